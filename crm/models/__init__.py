@@ -1,0 +1,3 @@
+from crm.models.teams import Team
+
+__all__ = ["Team"]

@@ -1,0 +1,33 @@
+"""Shared fixtures. The database is the real Postgres (embedded under var/ or DATABASE_URL)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import UserFactory
+
+
+@pytest.fixture
+def admin_user(db):
+    return UserFactory(username="ada", first_name="Ada", last_name="Admin", is_superuser=True, is_staff=True)
+
+
+@pytest.fixture
+def sales_user(db):
+    return UserFactory(username="sam", first_name="Sam", last_name="Seller", role="Sales")
+
+
+@pytest.fixture
+def support_user(db):
+    return UserFactory(username="sue", first_name="Sue", last_name="Helper", role="Support")
+
+
+@pytest.fixture
+def marketing_user(db):
+    return UserFactory(username="max", first_name="Max", last_name="Marketer", role="Marketing")
+
+
+@pytest.fixture
+def sales_client(client, sales_user):
+    client.force_login(sales_user)
+    return client
