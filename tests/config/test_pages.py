@@ -37,7 +37,11 @@ def test_logout_requires_post_and_ends_session(sales_client):
 def test_password_change(sales_client, sales_user):
     response = sales_client.post(
         reverse("password_change"),
-        {"old_password": DEFAULT_PASSWORD, "new_password1": "a-much-better-pass-42", "new_password2": "a-much-better-pass-42"},
+        {
+            "old_password": DEFAULT_PASSWORD,
+            "new_password1": "a-much-better-pass-42",
+            "new_password2": "a-much-better-pass-42",
+        },
     )
     assert response.status_code == 302
     sales_user.refresh_from_db()

@@ -1,0 +1,66 @@
+"""Extension points that other apps (cdp, segments) fill at startup, so crm never imports them.
+
+- Timeline providers add entries to the one timeline of a contact, company or deal.
+- Contact side panels add boxes (segments, score, web activity) to the contact page.
+
+Register from the other app's ``AppConfig.ready()``::
+
+    from crm.extensions import register_timeline_provider
+    register_timeline_provider(web_events_for_timeline)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    kind: str  # "activity", "stage_change", "history", "web_event", "email", "ticket", ...
+    title: str
+    body: str = ""
+    url: str = ""
+    actor: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# provider(subject, *, user, limit) -> list[TimelineEntry]; subject is a Contact, Company or Deal.
+TimelineProvider = Callable[..., list[TimelineEntry]]
+# panel(contact, *, user) -> dict(title=..., template=..., context=...) or None to show nothing.
+ContactPanel = Callable[..., dict[str, Any] | None]
+
+_timeline_providers: list[TimelineProvider] = []
+_contact_panels: list[ContactPanel] = []
+
+
+def register_timeline_provider(provider: TimelineProvider) -> None:
+    if provider not in _timeline_providers:
+        _timeline_providers.append(provider)
+
+
+def register_contact_panel(panel: ContactPanel) -> None:
+    if panel not in _contact_panels:
+        _contact_panels.append(panel)
+
+
+def timeline_providers() -> list[TimelineProvider]:
+    return list(_timeline_providers)
+
+
+def contact_panels() -> list[ContactPanel]:
+    return list(_contact_panels)
+
+
+def timeline_for(subject, *, user, limit: int = 50, kinds: set[str] | None = None) -> list[TimelineEntry]:
+    """Merge every provider's entries for ``subject``, newest first, optionally only of ``kinds``."""
+    entries: list[TimelineEntry] = []
+    for provider in _timeline_providers:
+        entries.extend(provider(subject, user=user, limit=limit))
+    if kinds:
+        entries = [e for e in entries if e.kind in kinds]
+    entries.sort(key=lambda e: e.at, reverse=True)
+    return entries[:limit]
