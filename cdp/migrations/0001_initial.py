@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('name', models.CharField(max_length=120, unique=True)),
                 ('kind', models.CharField(choices=[('website', 'Website'), ('server', 'Server'), ('mobile', 'Mobile'), ('email', 'Email'), ('crm', 'CRM'), ('import', 'Import')], max_length=20)),
-                ('write_key', models.CharField(default=cdp.models.new_write_key, max_length=64, unique=True)),
+                ('write_key', models.CharField(default=cdp.models.sources.new_write_key, max_length=64, unique=True)),
                 ('enabled', models.BooleanField(default=True)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
             ],

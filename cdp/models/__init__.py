@@ -1,0 +1,3 @@
+from cdp.models.sources import Source
+
+__all__ = ["Source"]
