@@ -41,6 +41,7 @@ def _prepare() -> None:
     from django.contrib.auth import get_user_model  # noqa: PLC0415
 
     if not get_user_model().objects.exists():
+        print("First run: seeding demo data...", flush=True)
         call_command("seed_demo", verbosity=0)
     from crm.services.demo import DEMO_USERS  # noqa: PLC0415
 
@@ -84,6 +85,8 @@ def main() -> int:
         name: subprocess.Popen(cmd, cwd=BASE_DIR, start_new_session=True)
         for name, cmd in _children_commands(port).items()
     }
+    pids = ", ".join(f"{name}={proc.pid}" for name, proc in children.items())
+    print(f"Started {pids}", flush=True)
     print(f"Serving on http://127.0.0.1:{port}/ with a Celery worker and beat. Ctrl-C stops everything.",
           flush=True)
     exit_code = 0

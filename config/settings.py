@@ -194,7 +194,7 @@ CELERY_WORKER_QUEUES = "default,ingest,segments"
 CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / "var" / "celerybeat-schedule")
 # The one place the periodic work is declared.
 CELERY_BEAT_SCHEDULE = {
-    "heartbeat": {"task": "config.tasks.heartbeat", "schedule": timedelta(seconds=30)},
+    "heartbeat": {"task": "config.tasks.heartbeat", "schedule": timedelta(seconds=15)},
     "cleanup-sessions": {"task": "config.tasks.clear_expired_sessions", "schedule": crontab(minute=17, hour=3)},
 }
 

@@ -8,7 +8,7 @@ from django.core.cache import cache
 from django.db import connection
 
 HEARTBEAT_KEY = "status:heartbeat"
-HEARTBEAT_STALE_AFTER = 90  # seconds: three missed beats
+HEARTBEAT_STALE_AFTER = 60  # seconds: several missed beats (sent every 15 s)
 PROBE_PREFIX = "status:probe:"
 
 

@@ -31,3 +31,23 @@ def marketing_user(db):
 def sales_client(client, sales_user):
     client.force_login(sales_user)
     return client
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db):
+    """A real `celery worker` process (prefork, 2 children) on the test database and real Redis.
+
+    The test's own task sending is switched from eager to the broker for its duration. Data the worker
+    must see has to be committed, hence transactional_db.
+    """
+    from config.celery import app
+    from tests.workers import WorkerProcess
+
+    worker = WorkerProcess().start()
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    try:
+        yield worker
+    finally:
+        app.conf.task_always_eager = eager
+        worker.stop()

@@ -1,0 +1,55 @@
+import uuid
+
+import pytest
+from django.conf import settings
+from django.db import transaction
+
+from config import status
+from config.celery import app
+from config.queueing import enqueue_on_commit
+from config.tasks import probe
+from tests.workers import wait_until
+
+
+def test_celery_is_configured_for_safety():
+    conf = app.conf
+    assert conf.task_serializer == "json"
+    assert conf.accept_content == ["json"]
+    assert conf.task_acks_late is True
+    assert conf.task_reject_on_worker_lost is True
+    assert conf.worker_prefetch_multiplier == 1
+    assert conf.broker_transport_options["visibility_timeout"] > conf.task_time_limit
+    assert {q.name for q in conf.task_queues} == {"default", "ingest", "segments"}
+    assert app.amqp.router.route({}, "cdp.anything")["queue"].name == "ingest"
+    assert app.amqp.router.route({}, "segments.refresh")["queue"].name == "segments"
+    assert app.amqp.router.route({}, "config.tasks.heartbeat")["queue"].name == "default"
+    assert "heartbeat" in settings.CELERY_BEAT_SCHEDULE
+
+
+@pytest.mark.worker
+def test_real_worker_runs_committed_work_and_never_rolled_back_work(celery_worker_process):
+    committed, rolled_back, sentinel = (uuid.uuid4().hex for _ in range(3))
+
+    with transaction.atomic():
+        enqueue_on_commit(probe, committed)
+        # Not queued yet: the transaction has not committed.
+        assert not status.probe_seen(committed)
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        enqueue_on_commit(probe, rolled_back)
+        raise RuntimeError("roll back")
+
+    assert wait_until(lambda: status.probe_seen(committed), timeout=60), "committed task never ran"
+    with transaction.atomic():
+        enqueue_on_commit(probe, sentinel)
+    assert wait_until(lambda: status.probe_seen(sentinel), timeout=60)
+    assert not status.probe_seen(rolled_back)
+
+
+@pytest.mark.worker
+def test_heartbeat_sent_through_the_broker_reaches_the_worker(celery_worker_process, client):
+    from config.tasks import heartbeat
+
+    status.cache.delete(status.HEARTBEAT_KEY)
+    heartbeat.delay()
+    assert wait_until(lambda: status.workers_status()["status"] == "ok", timeout=60)
