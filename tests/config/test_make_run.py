@@ -17,6 +17,8 @@ from urllib.parse import urlencode
 import psutil
 import pytest
 
+from config import embedded
+
 BASE_DIR = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
@@ -81,7 +83,7 @@ def stop_and_check_nothing_left(proc: subprocess.Popen, log: Path, var_dir: Path
     time.sleep(0.5)
     alive = [pid for pid in pids if psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"]
     assert alive == [], f"children still running: {alive}"
-    assert not (var_dir / "postgres" / "postmaster.pid").exists(), "embedded Postgres still running"
+    assert not (var_dir / embedded.PGDATA_NAME / "postmaster.pid").exists(), "embedded Postgres still running"
     redis_left = [p for p in psutil.process_iter(["name", "cmdline"])
                   if p.info["name"] and "redis-server" in p.info["name"]
                   and str(var_dir) in " ".join(p.info["cmdline"] or [])]
