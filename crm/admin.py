@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db.models import Count
 
 from crm.models import Team
 
@@ -10,6 +11,11 @@ class TeamAdmin(admin.ModelAdmin):
     filter_horizontal = ["members"]
     autocomplete_fields = ["manager"]
 
-    @admin.display(description="Members")
+    list_select_related = ["manager"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_member_count=Count("members", distinct=True))
+
+    @admin.display(description="Members", ordering="_member_count")
     def member_count(self, obj):
-        return obj.members.count()
+        return obj._member_count
