@@ -1,11 +1,73 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.paginator import Paginator
+from django.utils.functional import cached_property
 
-from cdp.models import Source
+from cdp.models import IngestBatch, RawEvent, RejectedMessage, Source
+from cdp.services.sources import source_rotate_key
 
 
 @admin.register(Source)
 class SourceAdmin(admin.ModelAdmin):
-    list_display = ["name", "kind", "enabled", "created_at"]
+    list_display = ["name", "kind", "enabled", "rate_limit_per_second", "created_at"]
     list_filter = ["kind", "enabled"]
     search_fields = ["name"]
-    readonly_fields = ["write_key", "created_at"]
+    readonly_fields = ["write_key", "previous_write_key", "previous_key_expires_at", "created_at"]
+    fields = [
+        "name", "kind", "enabled", "allowed_origins", "rate_limit_per_second", "settings",
+        "write_key", "previous_write_key", "previous_key_expires_at", "created_at",
+    ]
+    actions = ["rotate_write_key"]
+
+    @admin.action(description="Rotate write key (the old key keeps working for the grace period)")
+    def rotate_write_key(self, request, queryset):
+        for source in queryset:
+            source_rotate_key(source=source)
+        self.message_user(request, f"Rotated the write key of {queryset.count()} source(s).", messages.SUCCESS)
+
+
+class _CappedCountPaginator(Paginator):
+    """Counting a partitioned event table exactly on every admin page is too slow: count at most 10,001 rows."""
+
+    @cached_property
+    def count(self) -> int:
+        return self.object_list[:10_001].count()
+
+
+class _ReadOnlyAdmin(admin.ModelAdmin):
+    """Collected data is append-only: inspect it here, never edit it."""
+
+    paginator = _CappedCountPaginator
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(IngestBatch)
+class IngestBatchAdmin(_ReadOnlyAdmin):
+    list_display = ["id", "source", "received_at", "event_count", "processed_at", "attempts"]
+    list_filter = ["source"]
+    list_select_related = ["source"]
+    date_hierarchy = "received_at"
+
+
+@admin.register(RawEvent)
+class RawEventAdmin(_ReadOnlyAdmin):
+    list_display = ["id", "type", "event", "user_id", "anonymous_id", "source", "received_at", "timestamp"]
+    list_filter = ["type", "source"]
+    list_select_related = ["source"]
+    search_fields = ["=message_id", "=user_id", "=anonymous_id"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(RejectedMessage)
+class RejectedMessageAdmin(_ReadOnlyAdmin):
+    list_display = ["received_at", "source", "error", "detail", "message_id"]
+    list_filter = ["error", "source"]
+    list_select_related = ["source"]
+from cdp import admin_identity  # noqa: E402,F401  (identity rules and graph)

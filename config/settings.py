@@ -196,6 +196,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / "var" / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "config.tasks.heartbeat", "schedule": timedelta(seconds=15)},
     "cleanup-sessions": {"task": "config.tasks.clear_expired_sessions", "schedule": crontab(minute=17, hour=3)},
+    "cdp-computed-traits": {"task": "cdp.tasks.computed_traits_recompute_all", "schedule": crontab(minute=40, hour=2)},
 }
 
 # --- CDP collection (cdp/api, cdp/services/ingest.py) --------------------------------------------

@@ -14,8 +14,10 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("api/crm/", include("crm.api.urls")),
     path("cdp/", include("cdp.urls")),
     path("segments/", include("segments.urls")),
+    path("v1/profiles/", include("cdp.api_profiles.urls")),
     path("v1/", include("cdp.api.urls")),
     path("", include("crm.urls")),
 ]

@@ -4,3 +4,16 @@ from django.apps import AppConfig
 class CrmConfig(AppConfig):
     name = "crm"
     verbose_name = "CRM"
+
+    def ready(self):
+        from crm import timeline
+
+        timeline.register()
+
+        from crm import timeline_deals
+
+        timeline_deals.register()
+
+        from crm import timeline_merges
+
+        timeline_merges.register()

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from crm.views import home
 
@@ -6,4 +6,7 @@ urlpatterns = [
     path("", home.dashboard, name="home"),
     path("crm/", home.crm_index, name="crm-index"),
     path("support/", home.support_index, name="support-index"),
+    path("crm/", include("crm.urls_sales")),
+    path("crm/", include("crm.urls_contacts")),
+    path("crm/", include("crm.urls_imports")),
 ]

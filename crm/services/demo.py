@@ -38,3 +38,11 @@ def demo_seed() -> None:
     if east.manager_id is None:
         east.manager = east.members.get(username="sales")
         east.save(update_fields=["manager"])
+
+    from crm.services.demo_contacts import demo_contacts_seed
+
+    demo_contacts_seed()
+
+    from crm.services.demo_deals import demo_deals_seed
+
+    demo_deals_seed()

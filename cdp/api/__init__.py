@@ -1,0 +1,1 @@
+"""The Segment-compatible collection API (/v1/...): plain Django views, no CSRF, no session."""

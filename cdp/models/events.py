@@ -1,0 +1,107 @@
+"""Collected events: one IngestBatch per accepted request, append-only RawEvent rows (partitioned by day),
+the dedupe index on (source, messageId) and the rejected messages kept for inspection."""
+
+from django.contrib.postgres.indexes import BrinIndex
+from django.db import models
+from django.db.models import Q
+
+from cdp.models.sources import Source
+
+EVENT_TYPES = ("identify", "track", "page", "screen", "group", "alias")
+
+
+class IngestBatch(models.Model):
+    """One accepted request or import chunk; processing works per batch (processed_at null until then)."""
+
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="batches")
+    received_at = models.DateTimeField()
+    event_count = models.PositiveIntegerField(default=0)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    requeued_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["source", "received_at"], name="cdp_batch_source_recv"),
+            models.Index(fields=["received_at"], condition=Q(processed_at__isnull=True), name="cdp_batch_unprocessed"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Batch {self.pk} ({self.event_count} events)"
+
+
+class RawEvent(models.Model):
+    """An accepted message, append-only.
+
+    The table is natively partitioned by RANGE(received_at) (daily partitions plus a DEFAULT partition); its
+    DDL lives in a RunSQL migration, this model is its Django state. The database primary key is
+    (id, received_at); ``id`` alone comes from a sequence and is unique in practice.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    received_at = models.DateTimeField()
+    source = models.ForeignKey(
+        Source, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="raw_events"
+    )
+    batch = models.ForeignKey(
+        IngestBatch, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="events"
+    )
+    message_id = models.CharField(max_length=100)
+    type = models.CharField(max_length=16)
+    user_id = models.TextField(null=True, blank=True)
+    anonymous_id = models.TextField(null=True, blank=True)
+    event = models.TextField(null=True, blank=True)
+    timestamp = models.DateTimeField()
+    original_timestamp = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    future_timestamp = models.BooleanField(default=False)
+    payload = models.JSONField()
+    profile_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["source", "-received_at"], name="cdp_raw_source_recv"),
+            models.Index(
+                fields=["profile_id", "-timestamp"], condition=Q(profile_id__isnull=False), name="cdp_raw_profile_ts"
+            ),
+            models.Index(fields=["batch"], name="cdp_raw_batch"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.message_id}"
+
+
+class MessageDedupe(models.Model):
+    """(source, messageId) seen within the dedupe window. Inserted with ON CONFLICT DO NOTHING in the same
+    transaction as the RawEvent rows; pruned after CDP_DEDUPE_WINDOW_DAYS (BRIN index on received_at)."""
+
+    pk = models.CompositePrimaryKey("source", "message_id")
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, db_constraint=False, related_name="+")
+    message_id = models.CharField(max_length=100)
+    received_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [BrinIndex(fields=["received_at"], name="cdp_dedupe_recv_brin")]
+
+    def __str__(self) -> str:
+        return self.message_id
+
+
+class RejectedMessage(models.Model):
+    """A message (or whole request) refused by validation, kept CDP_REJECTED_RETENTION_HOURS for inspection."""
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="rejected_messages")
+    received_at = models.DateTimeField()
+    message_id = models.CharField(max_length=200, blank=True, default="")
+    error = models.CharField(max_length=40)
+    detail = models.TextField(blank=True, default="")
+    payload = models.TextField(blank=True, default="")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["source", "-received_at"], name="cdp_rejected_source_recv"),
+            models.Index(fields=["received_at"], name="cdp_rejected_recv"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.error}: {self.detail[:60]}"

@@ -1,0 +1,69 @@
+"""Unified profiles (one per real person) and accounts (the companies that group calls attach people to)."""
+
+from django.db import models
+
+
+class Account(models.Model):
+    """A company/account known from ``group`` calls; profiles link to it, they are not merged through it."""
+
+    group_id = models.CharField(max_length=255, unique=True)
+    traits = models.JSONField(default=dict, blank=True)
+    trait_times = models.JSONField(default=dict, blank=True)
+    crm_company_id = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.traits.get("name") or self.group_id
+
+
+class Profile(models.Model):
+    """One person. A merged profile keeps its row with ``merged_into`` pointing at the survivor (audit, redirects).
+
+    ``traits`` holds the latest value of each trait and ``trait_times`` the event time (ISO) that set it, so a
+    late old event never overwrites a newer value. ``computed`` holds computed trait values by key and
+    ``computed_state`` their mergeable partial aggregates.
+    """
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="absorbed", db_index=True
+    )
+    traits = models.JSONField(default=dict, blank=True)
+    trait_times = models.JSONField(default=dict, blank=True)
+    computed = models.JSONField(default=dict, blank=True)
+    computed_state = models.JSONField(default=dict, blank=True)
+    account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="profiles")
+    crm_contact_id = models.BigIntegerField(null=True, blank=True, unique=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["account"], name="cdp_profile_account"),
+        ]
+
+    def __str__(self) -> str:
+        name = self.traits.get("name") or self.traits.get("email") or ""
+        return f"Profile {self.pk} {name}".strip()
+
+    @property
+    def display_name(self) -> str:
+        t = self.traits or {}
+        full = " ".join(str(t[k]) for k in ("first_name", "last_name") if t.get(k))
+        return str(t.get("name") or full or t.get("email") or f"Profile {self.pk}")
+
+
+class ReadToken(models.Model):
+    """A read token for the profile API. Only the SHA-256 of the token is stored; it is shown once."""
+
+    name = models.CharField(max_length=120)
+    prefix = models.CharField(max_length=12)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

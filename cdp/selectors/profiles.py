@@ -1,0 +1,95 @@
+"""Reads of profiles: lookup by identifier, search, events, merges, CRM link."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+
+from cdp.models import Identifier, Profile, ProfileMerge, RawEvent, RefusedMerge
+from cdp.services.identity_rules import identity_rules_load, normalize_email, normalize_phone
+
+
+def crm_contact_ids_by_email(*, emails: set[str]) -> dict[str, int]:
+    """CRM contact id per (lower-cased) email, from the contacts' primary and other emails."""
+    if not emails:
+        return {}
+    from crm.models import Contact
+
+    found: dict[str, int] = {}
+    rows = Contact.objects.filter(Q(email__in=emails) | Q(emails__email__in=emails)).values_list(
+        "pk", "email", "emails__email").order_by("pk")
+    for pk, primary, other in rows:
+        for email in (primary, other):
+            if email in emails:
+                found.setdefault(email, pk)
+    return found
+
+
+def normalize_identifier(type_: str, value: str) -> tuple[str, str]:
+    type_ = type_.strip().lower()
+    value = value.strip()
+    if type_ == "email":
+        value = normalize_email(value) or value.lower()
+    elif type_ == "phone":
+        value = normalize_phone(value, region=identity_rules_load().default_phone_region) or value
+    return type_, value
+
+
+def profile_for_identifier(type_: str, value: str) -> Profile | None:
+    """The (surviving) profile owning ``type:value``, or None."""
+    type_, value = normalize_identifier(type_, value)
+    ident = Identifier.objects.select_related("profile").filter(type=type_, value=value).first()
+    return ident.profile if ident else None
+
+
+def profile_resolve(pk: int) -> Profile | None:
+    """The profile ``pk`` or, if it was merged, its survivor (pointers are kept flat by merges)."""
+    profile = Profile.objects.select_related("account").filter(pk=pk).first()
+    if profile and profile.merged_into_id:
+        profile = Profile.objects.select_related("account").filter(pk=profile.merged_into_id).first()
+    return profile
+
+
+def profile_identifiers(profile: Profile) -> list[Identifier]:
+    return list(profile.identifiers.order_by("type", "value"))
+
+
+def profile_events(profile: Profile, *, kinds: set[str] | None = None) -> QuerySet[RawEvent]:
+    """The profile's events, newest first (uses the (profile_id, timestamp desc) index)."""
+    qs = RawEvent.objects.filter(profile_id=profile.pk).order_by("-timestamp", "-id")
+    if kinds:
+        qs = qs.filter(type__in=kinds)
+    return qs
+
+
+@dataclass
+class MergeExplanation:
+    merges: list[ProfileMerge]
+    refusals: list[RefusedMerge]
+    nodes: list[int]
+
+
+def profile_merges(profile: Profile) -> MergeExplanation:
+    """Why these are one person: every merge into this profile (directly or into profiles merged into it)."""
+    merges = list(ProfileMerge.objects.filter(survivor=profile).order_by("at", "id"))
+    absorbed = {m.merged_id for m in merges}
+    refusals = list(RefusedMerge.objects.filter(Q(profile=profile) | Q(other_profile=profile)).order_by("-at")[:50])
+    return MergeExplanation(merges=merges, refusals=refusals, nodes=sorted({profile.pk} | absorbed))
+
+
+def profiles_search(query: str, *, limit: int = 50) -> QuerySet[Profile]:
+    """Profiles matching any identifier value (exact after normalisation, or prefix) or any trait value."""
+    query = query.strip()
+    base = Profile.objects.filter(merged_into__isnull=True)
+    if not query:
+        return base.order_by("-updated_at")[:limit]
+    if ":" in query:
+        type_, _, value = query.partition(":")
+        t, v = normalize_identifier(type_, value)
+        ids = Identifier.objects.filter(type=t, value=v).values("profile_id")
+    else:
+        low = query.lower()
+        ids = Identifier.objects.filter(Q(value=query) | Q(value=low) | Q(value__startswith=low)).values("profile_id")
+    trait_q = Q(traits__icontains=query) if len(query) >= 3 else Q(pk__in=[])
+    return base.filter(Q(pk__in=ids) | trait_q).order_by("-updated_at")[:limit]

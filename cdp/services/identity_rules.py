@@ -1,0 +1,177 @@
+"""Identity rules (limits, priority, blocked values) and identifier extraction from Segment-spec messages.
+
+Pure functions over message dicts plus one loader that reads the admin-editable rules.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import phonenumbers
+
+from cdp.models.identity import DEFAULT_BLOCKED, DEFAULT_LIMITS, DEFAULT_PRIORITY, BlockedValue, IdentitySettings
+
+Ident = tuple[str, str]
+
+
+@dataclass
+class IdentityRules:
+    limits: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
+    priority: list[str] = field(default_factory=lambda: list(DEFAULT_PRIORITY))
+    blocked_exact: dict[str, set[str]] = field(default_factory=lambda: {"": {v.lower() for v in DEFAULT_BLOCKED}})
+    blocked_regex: list[tuple[str, re.Pattern]] = field(default_factory=list)
+    link_crm_by_email: bool = False
+    default_phone_region: str = "US"
+    # Device-like types: when a limit refuses a merge, a newly identified person takes the device over.
+    transferable: frozenset[str] = frozenset({"anonymous_id"})
+
+    def rank(self, type_: str) -> int:
+        """Priority rank of a type: 0 is the highest. Types not listed take the rank of ``"*"``."""
+        cache = self.__dict__.setdefault("_ranks", {})
+        if type_ not in cache:
+            if type_ in self.priority:
+                cache[type_] = self.priority.index(type_)
+            else:
+                cache[type_] = self.priority.index("*") if "*" in self.priority else len(self.priority)
+        return cache[type_]
+
+    def limit(self, type_: str) -> int | None:
+        value = self.limits.get(type_)
+        return int(value) if value not in (None, "") else None
+
+    def is_blocked(self, type_: str, value: str) -> bool:
+        low = value.strip().lower()
+        if low in self.blocked_exact.get("", ()) or low in self.blocked_exact.get(type_, ()):
+            return True
+        for t, rx in self.blocked_regex:
+            if (not t or t == type_) and rx.search(value):
+                return True
+        return False
+
+
+def identity_rules_load() -> IdentityRules:
+    """The current rules; creates the settings row (and the default blocked values) on first use."""
+    settings, created = IdentitySettings.objects.get_or_create(
+        pk=1, defaults={"limits": DEFAULT_LIMITS, "priority": DEFAULT_PRIORITY}
+    )
+    if created:
+        BlockedValue.objects.bulk_create(
+            [BlockedValue(value=v, is_regex=False, identifier_type="") for v in DEFAULT_BLOCKED],
+            ignore_conflicts=True,
+        )
+    exact: dict[str, set[str]] = {}
+    regex: list[tuple[str, re.Pattern]] = []
+    for b in BlockedValue.objects.all():
+        if b.is_regex:
+            try:
+                regex.append((b.identifier_type, re.compile(b.value, re.IGNORECASE)))
+            except re.error:
+                continue
+        else:
+            exact.setdefault(b.identifier_type, set()).add(b.value.strip().lower())
+    return IdentityRules(
+        limits=dict(settings.limits or DEFAULT_LIMITS),
+        priority=list(settings.priority or DEFAULT_PRIORITY),
+        blocked_exact=exact,
+        blocked_regex=regex,
+        link_crm_by_email=settings.link_crm_by_email,
+        default_phone_region=settings.default_phone_region or "US",
+    )
+
+
+def normalize_email(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    value = value.strip().lower()
+    return value if "@" in value and len(value) <= 320 else None
+
+
+def normalize_phone(value: Any, *, region: str = "US") -> str | None:
+    """E.164 form of a phone number, or None when it is not a valid number."""
+    if isinstance(value, int):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return _phone_e164(value, region)
+
+
+@lru_cache(maxsize=200_000)
+def _phone_e164(value: str, region: str) -> str | None:
+    try:
+        number = phonenumbers.parse(value.strip(), region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _str_id(value: Any) -> str | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        value = str(int(value)) if float(value).is_integer() else str(value)
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    return value[:512] if value else None
+
+
+def message_identifiers(message: dict[str, Any], *, rules: IdentityRules, source_kind: str = "") -> list[Ident]:
+    """The identifiers a message carries, normalised, without blocked values, highest priority first.
+
+    userId → user_id, anonymousId → anonymous_id, email/phone from traits or context.traits, context.externalIds
+    → their own type (crm_contact_id only from the CRM source), alias previousId → user_id.
+    """
+    found: list[Ident] = []
+    context = message.get("context") if isinstance(message.get("context"), dict) else {}
+    uid = _str_id(message.get("userId"))
+    if uid:
+        found.append(("user_id", uid))
+    if message.get("type") == "alias":
+        prev = _str_id(message.get("previousId"))
+        if prev and prev != _str_id(message.get("anonymousId")):
+            found.append(("user_id", prev))
+    aid = _str_id(message.get("anonymousId"))
+    if aid:
+        found.append(("anonymous_id", aid))
+    trait_sources = [message.get("traits"), context.get("traits")]
+    for traits in trait_sources:
+        if not isinstance(traits, dict):
+            continue
+        email = normalize_email(traits.get("email"))
+        if email:
+            found.append(("email", email))
+        phone = normalize_phone(traits.get("phone"), region=rules.default_phone_region)
+        if phone:
+            found.append(("phone", phone))
+    external = context.get("externalIds")
+    if isinstance(external, list):
+        for item in external:
+            if not isinstance(item, dict):
+                continue
+            type_ = _str_id(item.get("type"))
+            value = _str_id(item.get("id"))
+            if not type_ or not value:
+                continue
+            type_ = type_.lower()[:64]
+            if type_ == "crm_contact_id" and source_kind != "crm":
+                continue
+            if type_ == "email":
+                value = normalize_email(value)
+            elif type_ == "phone":
+                value = normalize_phone(value, region=rules.default_phone_region)
+            if value:
+                found.append((type_, value))
+    result: list[Ident] = []
+    seen: set[Ident] = set()
+    for ident in found:
+        if ident in seen or rules.is_blocked(*ident):
+            continue
+        seen.add(ident)
+        result.append(ident)
+    result.sort(key=lambda i: (rules.rank(i[0]), i[0], i[1]))
+    return result

@@ -1,0 +1,74 @@
+"""Undoing a wrong link: split one identifier off its profile into a new profile, and rebuild profiles."""
+
+from __future__ import annotations
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from cdp.models import Identifier, IdentifierSplit, Profile, RawEvent
+from cdp.services import computed_traits as ct
+from cdp.services.identity import _advisory_lock
+from cdp.services.identity_rules import identity_rules_load, message_identifiers
+from cdp.services.traits import message_traits, time_key, traits_apply
+
+
+class SplitError(ValueError):
+    pass
+
+
+def profiles_rebuild(*, profile_ids: list[int]) -> None:
+    """Recompute traits and computed traits of ``profile_ids`` from their events. Caller holds their row locks."""
+    defns = ct.definitions_enabled()
+    now = timezone.now()
+    for pid in profile_ids:
+        traits: dict = {}
+        times: dict = {}
+        state: dict = {}
+        events = RawEvent.objects.filter(profile_id=pid).order_by("timestamp", "id").values_list(
+            "type", "payload", "timestamp")
+        for mtype, payload, at in events.iterator(chunk_size=2000):
+            new = message_traits(mtype, payload)
+            if new:
+                traits_apply(traits, times, new, time_key(at))
+            for d in defns:
+                ct.state_add(d, state.setdefault(d.key, {}), mtype, payload, at)
+        Profile.objects.filter(pk=pid).update(
+            traits=traits, trait_times=times, computed_state=state,
+            computed=ct.values_for(defns, state, now=now), updated_at=now,
+        )
+
+
+def identifier_split(*, identifier_id: int, by=None) -> IdentifierSplit:
+    """Move identifier ``identifier_id`` from its profile to a new profile. The events whose identifiers
+    include it and none of the identifiers the old profile keeps move with it; both profiles' traits and
+    computed traits are recomputed from their events. Raises SplitError when nothing would be left behind."""
+    rules = identity_rules_load()
+    with transaction.atomic():
+        ident = Identifier.objects.get(pk=identifier_id)
+        with connection.cursor() as cur:
+            _advisory_lock(cur, {(ident.type, ident.value)})
+        ident = Identifier.objects.select_related("profile").get(pk=identifier_id)
+        old = Profile.objects.select_for_update().get(pk=ident.profile_id)
+        remaining = set(Identifier.objects.filter(profile=old).exclude(pk=ident.pk).values_list("type", "value"))
+        if not remaining:
+            raise SplitError("This is the profile's only identifier; there is nothing to split it from.")
+        new = Profile.objects.create()
+        Identifier.objects.filter(pk=ident.pk).update(profile=new)
+        target = (ident.type, ident.value)
+        moving: list[int] = []
+        rows = RawEvent.objects.filter(profile_id=old.pk).values_list("id", "payload", "source__kind")
+        for eid, payload, kind in rows.iterator(chunk_size=2000):
+            ids = set(message_identifiers(payload, rules=rules, source_kind=kind or ""))
+            if target in ids and not ids & remaining:
+                moving.append(eid)
+        if moving:
+            RawEvent.objects.filter(profile_id=old.pk, id__in=moving).update(profile_id=new.pk)
+        if ident.type == "crm_contact_id" and old.crm_contact_id is not None:
+            contact_id = old.crm_contact_id
+            Profile.objects.filter(pk=old.pk).update(crm_contact_id=None)
+            Profile.objects.filter(pk=new.pk).update(crm_contact_id=contact_id)
+        profiles_rebuild(profile_ids=[old.pk, new.pk])
+        return IdentifierSplit.objects.create(
+            identifier_type=ident.type, identifier_value=ident.value, from_profile=old, to_profile=new,
+            events_moved=len(moving), by=by if getattr(by, "pk", None) else None,
+        )

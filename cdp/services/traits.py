@@ -1,0 +1,53 @@
+"""Traits merged per trait by event time: a value only replaces one set by an event at the same time or earlier."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+# Traits that are identifiers or bookkeeping, never stored as traits.
+SKIPPED = frozenset()
+
+
+def time_key(at: datetime) -> str:
+    """A sortable string for an aware datetime (UTC, fixed width), stored in ``trait_times``."""
+    return at.astimezone(UTC).strftime(TIME_FORMAT)
+
+
+def traits_apply(traits: dict[str, Any], times: dict[str, str], new: dict[str, Any], at: str) -> bool:
+    """Set each trait of ``new`` unless the profile holds a value from a later event. True if anything changed."""
+    changed = False
+    for key, value in new.items():
+        if key in SKIPPED:
+            continue
+        if times.get(key, "") <= at:
+            if traits.get(key, object()) != value or times.get(key) != at:
+                traits[key] = value
+                times[key] = at
+                changed = True
+    return changed
+
+
+def traits_merge(traits: dict[str, Any], times: dict[str, str], other: dict[str, Any],
+                 other_times: dict[str, str]) -> None:
+    """Fold another profile's traits into ``traits``: per trait, the value set by the later event wins
+    (ties keep the survivor's value)."""
+    for key, value in other.items():
+        their = other_times.get(key, "")
+        if key not in traits or times.get(key, "") < their:
+            traits[key] = value
+            times[key] = their
+
+
+def message_traits(message_type: str, payload: dict[str, Any]) -> dict[str, Any] | None:
+    """Traits a message sets on its person: those of identify calls (CRM fields arrive as identify traits)."""
+    if message_type != "identify":
+        return None
+    traits = payload.get("traits")
+    return traits if isinstance(traits, dict) and traits else None
+
+
+def group_traits(payload: dict[str, Any]) -> dict[str, Any]:
+    traits = payload.get("traits")
+    return traits if isinstance(traits, dict) else {}

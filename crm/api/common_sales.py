@@ -1,0 +1,32 @@
+"""Shared bits of the sales API: turning service errors into DRF errors, admin-only writes."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import permissions
+from rest_framework.exceptions import PermissionDenied, ValidationError
+
+from crm.selectors.visibility import is_admin
+
+
+@contextmanager
+def service_errors():
+    """Re-raise a service's Django errors as DRF ones: 400 with the field messages, 403 with the reason."""
+    try:
+        yield
+    except DjangoPermissionDenied as exc:
+        raise PermissionDenied(str(exc) or None) from exc
+    except DjangoValidationError as exc:
+        raise ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}) from exc
+
+
+class AdminWritesOnly(permissions.BasePermission):
+    """Everyone signed in may read; only admins may write."""
+
+    message = "Only admins manage pipelines and stages."
+
+    def has_permission(self, request, view) -> bool:
+        return request.method in permissions.SAFE_METHODS or is_admin(request.user)

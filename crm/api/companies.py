@@ -1,0 +1,153 @@
+"""API: companies, custom field definitions (admins write) and the caller's saved views."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError
+from django_filters import rest_framework as filters
+from rest_framework import serializers, status, viewsets
+from rest_framework.filters import OrderingFilter
+from rest_framework.response import Response
+
+from crm.api.common_sales import AdminWritesOnly, service_errors
+from crm.api.contacts import apply_custom_filter
+from crm.models import Company, CustomFieldDefinition, SavedView, Team
+from crm.selectors.companies import companies_search, companies_visible_to
+from crm.services.companies import company_create, company_delete, company_update
+from crm.services.saved_views import saved_view_delete, saved_view_save
+
+
+class CompanySerializer(serializers.ModelSerializer):
+    owner = serializers.PrimaryKeyRelatedField(queryset=get_user_model().objects.filter(is_active=True),
+                                               required=False, allow_null=True,
+                                               help_text="Admins and managers may assign; reps only themselves.")
+    team = serializers.PrimaryKeyRelatedField(queryset=Team.objects.all(), required=False, allow_null=True)
+    tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False)
+    custom = serializers.DictField(required=False, help_text="Custom field values by key (merged on update).")
+    domain = serializers.CharField(max_length=300, required=False, allow_blank=True,
+                                   help_text="Normalized: scheme, www. and path are dropped; unique when set.")
+
+    class Meta:
+        model = Company
+        fields = ["id", "name", "domain", "industry", "size", "street", "city", "region", "postal_code", "country",
+                  "owner", "team", "tags", "custom", "created_at", "updated_at"]
+        read_only_fields = ["id", "created_at", "updated_at"]
+        extra_kwargs = {"country": {"max_length": 10}}
+
+
+class CompanyFilter(filters.FilterSet):
+    search = filters.CharFilter(method="filter_search", label="Search name and domain")
+    tag = filters.CharFilter(method="filter_tag", label="Has this tag")
+    custom = filters.CharFilter(method="filter_custom",
+                                label="Custom field filters: key:value, several separated by commas")
+    industry = filters.CharFilter(field_name="industry", lookup_expr="iexact")
+
+    class Meta:
+        model = Company
+        fields = ["owner", "team", "size", "domain", "country"]
+
+    def filter_search(self, queryset, name, value):
+        return companies_search(queryset, value)
+
+    def filter_tag(self, queryset, name, value):
+        return queryset.filter(tags__contains=[value.strip().lower()])
+
+    def filter_custom(self, queryset, name, value):
+        return apply_custom_filter(queryset, "company", value)
+
+
+class CompanyViewSet(viewsets.ModelViewSet):
+    """Companies the caller may see. Writes are checked against the caller's edit rights (403 otherwise)."""
+
+    serializer_class = CompanySerializer
+    filter_backends = [filters.DjangoFilterBackend, OrderingFilter]
+    filterset_class = CompanyFilter
+    ordering_fields = ["name", "domain", "industry", "size", "created_at", "updated_at"]
+    ordering = ["name", "id"]
+
+    def get_queryset(self):
+        return companies_visible_to(self.request.user)
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with service_errors():
+            company = company_create(actor=request.user, **serializer.validated_data)
+        return Response(self.get_serializer(company).data, status=status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        company = self.get_object()
+        serializer = self.get_serializer(company, data=request.data, partial=kwargs.get("partial", False))
+        serializer.is_valid(raise_exception=True)
+        with service_errors():
+            company = company_update(company=company, actor=request.user, changes=serializer.validated_data)
+        return Response(self.get_serializer(company).data)
+
+    def destroy(self, request, *args, **kwargs):
+        company_delete(company=self.get_object(), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CustomFieldDefinitionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CustomFieldDefinition
+        fields = ["id", "object_type", "key", "label", "field_type", "choices", "required", "order", "help_text"]
+
+    def validate(self, attrs):
+        field_type = attrs.get("field_type", getattr(self.instance, "field_type", None))
+        choices = attrs.get("choices", getattr(self.instance, "choices", []))
+        if field_type == CustomFieldDefinition.FieldType.CHOICE and not choices:
+            raise serializers.ValidationError({"choices": ["A choice field needs at least one choice."]})
+        return attrs
+
+
+class CustomFieldDefinitionViewSet(viewsets.ModelViewSet):
+    """Custom field definitions: everyone signed in reads them; admins create and change them."""
+
+    serializer_class = CustomFieldDefinitionSerializer
+    permission_classes = [AdminWritesOnly]
+    filter_backends = [filters.DjangoFilterBackend]
+    filterset_fields = ["object_type", "field_type"]
+    queryset = CustomFieldDefinition.objects.order_by("object_type", "order", "id")
+
+    def perform_create(self, serializer):
+        try:
+            serializer.save()
+        except IntegrityError:
+            raise serializers.ValidationError({"key": ["This key is already used for this object type."]}) from None
+
+    def perform_update(self, serializer):
+        try:
+            serializer.save()
+        except IntegrityError:
+            raise serializers.ValidationError({"key": ["This key is already used for this object type."]}) from None
+
+
+class SavedViewSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SavedView
+        fields = ["id", "object_type", "name", "query_string", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+
+class SavedViewViewSet(viewsets.ModelViewSet):
+    """The caller's own saved list views."""
+
+    serializer_class = SavedViewSerializer
+    filter_backends = [filters.DjangoFilterBackend]
+    filterset_fields = ["object_type"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return SavedView.objects.none()
+        return SavedView.objects.filter(user=self.request.user).order_by("object_type", "name", "id")
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with service_errors():
+            view = saved_view_save(user=request.user, **serializer.validated_data)
+        return Response(self.get_serializer(view).data, status=status.HTTP_201_CREATED)
+
+    def perform_destroy(self, instance):
+        saved_view_delete(saved_view=instance)

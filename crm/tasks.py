@@ -1,0 +1,23 @@
+"""Celery tasks of the CRM: thin wrappers that take ids and call one service."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from celery import shared_task
+
+from crm.services.duplicates import duplicates_scan
+from crm.services.imports import import_job_run
+
+
+@shared_task(name="crm.import_run", ignore_result=True, acks_late=True)
+def import_run(job_id: int) -> None:
+    """Run an import job for a while; queue the next run while rows remain (the job row is the resume point)."""
+    if import_job_run(job_id=job_id):
+        import_run.apply_async(args=[job_id])
+
+
+@shared_task(name="crm.duplicates_scan", ignore_result=True)
+def duplicates_scan_run(requested_at: str | None = None) -> None:
+    """Re-scan contacts for likely duplicates unless a scan started after ``requested_at`` (ISO 8601)."""
+    duplicates_scan(requested_at=datetime.fromisoformat(requested_at) if requested_at else None)

@@ -1,0 +1,219 @@
+"""Company pages: list (search, filters, sorting, saved views, CSV export), detail with contacts, forms."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.html import escape
+from django.views.decorators.http import require_http_methods, require_POST
+
+from crm.extensions import timeline_for
+from crm.forms.companies import CompanyForm, CompanyListForm
+from crm.forms.contacts import company_label, split_list
+from crm.forms.custom_fields import custom_values_from, errors_to_form
+from crm.models import Company, SavedView
+from crm.selectors.assignment import can_create_records, owner_filter_choices
+from crm.selectors.companies import (
+    CompanyListParams,
+    companies_list,
+    companies_search,
+    companies_visible_to,
+    company_contact_counts,
+    company_contacts,
+    company_deals,
+    company_detail,
+    company_is_editable_by,
+)
+from crm.selectors.custom_fields import custom_field_definitions_for
+from crm.services.companies import company_create, company_delete, company_update
+from crm.views.list_support import csv_stream_response, custom_filters_from, page_of, query_without, sort_links
+
+SORT_COLUMNS = ["name", "domain", "industry", "size", "created", "updated"]
+FORM_FIELDS = ["name", "domain", "industry", "size", "street", "city", "region", "postal_code", "country", "owner",
+               "team"]
+
+
+def _definitions():
+    return list(custom_field_definitions_for("company"))
+
+
+def _params(form: CompanyListForm, request) -> CompanyListParams:
+    data = form.cleaned_data if form.is_valid() else {}
+    return CompanyListParams(
+        q=data.get("q") or "", owner=data.get("owner") or "", industry=data.get("industry") or "",
+        size=data.get("size") or "", tag=(data.get("tag") or "").strip().lower(),
+        custom=custom_filters_from(request.GET), sort=data.get("sort") or "name",
+    )
+
+
+def _get_company(user, pk: int) -> Company:
+    try:
+        return company_detail(user=user, pk=pk)
+    except Company.DoesNotExist:
+        raise Http404("No such company.") from None
+
+
+@login_required
+def company_list(request):
+    definitions = _definitions()
+    form = CompanyListForm(request.GET, definitions=definitions)
+    params = _params(form, request)
+    qs, filter_errors = companies_list(user=request.user, params=params, definitions=definitions)
+    page = page_of(qs, request)
+    counts = company_contact_counts(list(page.object_list))
+    context = {
+        "form": form, "page": page, "params": params, "filter_errors": filter_errors, "definitions": definitions,
+        "rows": [(c, counts.get(c.pk, 0)) for c in page.object_list],
+        "sort_links": sort_links(request.GET, SORT_COLUMNS, params.sort),
+        "query": query_without(request.GET, "page"), "owners": owner_filter_choices(request.user),
+        "sizes": Company.Size.choices, "can_create": can_create_records(request.user),
+        "saved_views": SavedView.objects.filter(user=request.user, object_type="company"),
+    }
+    if request.htmx and request.htmx.target == "company-results":
+        return render(request, "crm/companies/_results.html", context)
+    return render(request, "crm/companies/list.html", context)
+
+
+@login_required
+def company_export(request):
+    definitions = _definitions()
+    form = CompanyListForm(request.GET, definitions=definitions)
+    qs, _errors = companies_list(user=request.user, params=_params(form, request), definitions=definitions)
+    header = ["id", "name", "domain", "industry", "size", "street", "city", "region", "postal_code", "country",
+              "owner", "team", "tags", *[f"custom.{d.key}" for d in definitions], "created_at", "updated_at"]
+
+    def rows():
+        for c in qs.iterator(chunk_size=2000):
+            yield [c.pk, c.name, c.domain, c.industry, c.size, c.street, c.city, c.region, c.postal_code, c.country,
+                   c.owner.get_username() if c.owner else "", c.team.name if c.team else "", ", ".join(c.tags),
+                   *[c.custom.get(d.key, "") for d in definitions], c.created_at.isoformat(),
+                   c.updated_at.isoformat()]
+
+    return csv_stream_response("companies.csv", header, rows())
+
+
+def _service_kwargs(form: CompanyForm, definitions) -> dict:
+    data = form.cleaned_data
+    kwargs = {name: data[name] for name in FORM_FIELDS}
+    kwargs["tags"] = split_list(data["tags"])
+    kwargs["custom"] = custom_values_from(data, definitions)
+    return kwargs
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def company_new(request):
+    if not can_create_records(request.user):
+        raise PermissionDenied("You may not create companies.")
+    definitions = _definitions()
+    initial = {"owner": request.user.pk} if request.method == "GET" else {}
+    form = CompanyForm(request.POST or None, user=request.user, definitions=definitions, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            company = company_create(actor=request.user, **_service_kwargs(form, definitions))
+        except ValidationError as exc:
+            errors_to_form(form, exc)
+        else:
+            messages.success(request, f"Created {company}.")
+            return redirect("company-detail", pk=company.pk)
+    return render(request, "crm/companies/form.html", {"form": form, "company": None})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def company_edit(request, pk: int):
+    company = _get_company(request.user, pk)
+    if not company_is_editable_by(request.user, company):
+        raise PermissionDenied("You may not edit this company.")
+    definitions = _definitions()
+    form = CompanyForm(request.POST or None, user=request.user, definitions=definitions, company=company)
+    if request.method == "POST" and form.is_valid():
+        try:
+            company_update(company=company, actor=request.user, changes=_service_kwargs(form, definitions))
+        except ValidationError as exc:
+            errors_to_form(form, exc)
+        else:
+            messages.success(request, "Saved.")
+            return redirect("company-detail", pk=company.pk)
+    return render(request, "crm/companies/form.html", {"form": form, "company": company})
+
+
+@login_required
+def company_show(request, pk: int):
+    company = _get_company(request.user, pk)
+    definitions = _definitions()
+    return render(request, "crm/companies/detail.html", {
+        "company": company, "can_edit": company_is_editable_by(request.user, company),
+        "contacts": company_contacts(user=request.user, company=company),
+        "custom_fields": [(d, company.custom.get(d.key)) for d in definitions],
+        "timeline": timeline_for(company, user=request.user),
+        "timeline_url": reverse("company-timeline", args=[company.pk]), "log_target": {"company": company.pk},
+        "deals": company_deals(user=request.user, company=company), "deal_prefill": f"company={company.pk}",
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def company_inline(request, pk: int, field: str):
+    """htmx inline edit of one simple field (industry, size, domain, tags or a custom field)."""
+    company = _get_company(request.user, pk)
+    custom_key = field.removeprefix("cf_") if field.startswith("cf_") else None
+    definition = next((d for d in _definitions() if d.key == custom_key), None)
+    if field not in {"industry", "size", "domain", "tags"} and definition is None:
+        raise Http404("No such field.")
+    if not company_is_editable_by(request.user, company):
+        raise PermissionDenied("You may not edit this company.")
+    context = {"company": company, "field": field, "definition": definition, "sizes": Company.Size.choices,
+               "error": ""}
+    if request.method == "GET" and request.GET.get("cancel") is None:
+        return render(request, "crm/companies/_inline_form.html", context)
+    if request.method == "POST":
+        value = request.POST.get("value", "")
+        if definition is not None:
+            changes = {"custom": {definition.key: value}}
+        elif field == "tags":
+            changes = {"tags": split_list(value)}
+        else:
+            changes = {field: value}
+        try:
+            company_update(company=company, actor=request.user, changes=changes)
+        except ValidationError as exc:
+            context["error"] = " ".join(m for ms in exc.message_dict.values() for m in ms)
+            context["value"] = value
+            return render(request, "crm/companies/_inline_form.html", context)
+        company = _get_company(request.user, pk)
+        context["company"] = company
+    context["can_edit"] = True
+    context["custom_value"] = company.custom.get(custom_key) if custom_key else None
+    response = render(request, "crm/companies/_field.html", context)
+    if request.method == "POST":
+        response["HX-Trigger"] = "timeline-changed"
+    return response
+
+
+@login_required
+def company_timeline(request, pk: int):
+    company = _get_company(request.user, pk)
+    return render(request, "crm/contacts/_timeline.html", {"timeline": timeline_for(company, user=request.user),
+                                                  "timeline_url": reverse("company-timeline", args=[pk])})
+
+
+@login_required
+@require_POST
+def company_remove(request, pk: int):
+    company = _get_company(request.user, pk)
+    company_delete(company=company, actor=request.user)
+    messages.success(request, f"Deleted {company}.")
+    return redirect("company-list")
+
+
+@login_required
+def company_options(request):
+    """<option>s for a company datalist: companies the user sees whose name or domain matches."""
+    q = (request.GET.get("company") or request.GET.get("q") or "").strip()
+    companies = companies_search(companies_visible_to(request.user), q).order_by("name")[:20] if q else []
+    return HttpResponse("".join(f'<option value="{escape(company_label(c))}"></option>' for c in companies))

@@ -1,0 +1,264 @@
+"""Contact pages: list (search, filters, sorting, saved views, bulk actions, CSV export), detail, forms."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from crm.extensions import contact_panels, timeline_for
+from crm.forms.contacts import BulkActionForm, ContactForm, ContactListForm, split_list
+from crm.forms.custom_fields import custom_values_from, errors_to_form
+from crm.models import Contact, SavedView
+from crm.selectors.assignment import assignable_owners, can_create_records, owner_filter_choices
+from crm.selectors.companies import companies_visible_to
+from crm.selectors.contacts import (
+    ContactListParams,
+    contact_detail,
+    contact_is_editable_by,
+    contacts_list,
+)
+from crm.selectors.custom_fields import custom_field_definitions_for
+from crm.services.contacts import (
+    contact_create,
+    contact_delete,
+    contact_update,
+    contacts_bulk_assign_owner,
+    contacts_bulk_set_lifecycle,
+    contacts_bulk_tag,
+)
+from crm.views.list_support import csv_stream_response, custom_filters_from, page_of, query_without, sort_links
+from crm.views.sales_common import safe_next
+
+SORT_COLUMNS = ["name", "email", "lifecycle", "created", "updated"]
+INLINE_FIELDS = {"title", "lifecycle_stage", "lead_source", "tags", "owner"}
+
+
+def _definitions():
+    return list(custom_field_definitions_for("contact"))
+
+
+def _params(form: ContactListForm, request) -> ContactListParams:
+    data = form.cleaned_data if form.is_valid() else {}
+    return ContactListParams(
+        q=data.get("q") or "", owner=data.get("owner") or "", lifecycle=data.get("lifecycle") or "",
+        tag=(data.get("tag") or "").strip().lower(), company=data.get("company"),
+        custom=custom_filters_from(request.GET), sort=data.get("sort") or "name",
+    )
+
+
+def _get_contact(user, pk: int) -> Contact:
+    try:
+        return contact_detail(user=user, pk=pk)
+    except Contact.DoesNotExist:
+        raise Http404("No such contact.") from None
+
+
+@login_required
+def contact_list(request):
+    definitions = _definitions()
+    form = ContactListForm(request.GET, definitions=definitions)
+    params = _params(form, request)
+    qs, filter_errors = contacts_list(user=request.user, params=params, definitions=definitions)
+    page = page_of(qs, request)
+    context = {
+        "form": form, "page": page, "params": params, "filter_errors": filter_errors,
+        "definitions": definitions, "sort_links": sort_links(request.GET, SORT_COLUMNS, params.sort),
+        "query": query_without(request.GET, "page"), "page_query": query_without(request.GET, "page"),
+        "owners": owner_filter_choices(request.user), "assignable": assignable_owners(request.user),
+        "lifecycles": Contact.Lifecycle.choices, "can_create": can_create_records(request.user),
+        "saved_views": SavedView.objects.filter(user=request.user, object_type="contact"),
+    }
+    if request.htmx and request.htmx.target == "contact-results":
+        return render(request, "crm/contacts/_results.html", context)
+    return render(request, "crm/contacts/list.html", context)
+
+
+@login_required
+def contact_export(request):
+    """Stream the current filtered list as CSV (visibility applies: it is the same selector)."""
+    definitions = _definitions()
+    form = ContactListForm(request.GET, definitions=definitions)
+    qs, _errors = contacts_list(user=request.user, params=_params(form, request), definitions=definitions)
+    header = ["id", "first_name", "last_name", "email", "phone", "title", "company", "company_domain", "owner",
+              "team", "lifecycle_stage", "lead_source", "tags", *[f"custom.{d.key}" for d in definitions],
+              "created_at", "updated_at"]
+
+    def rows():
+        for c in qs.iterator(chunk_size=2000):
+            yield [c.pk, c.first_name, c.last_name, c.email, c.phone, c.title,
+                   c.company.name if c.company else "", c.company.domain if c.company else "",
+                   c.owner.get_username() if c.owner else "", c.team.name if c.team else "",
+                   c.lifecycle_stage, c.lead_source, ", ".join(c.tags),
+                   *[c.custom.get(d.key, "") for d in definitions],
+                   c.created_at.isoformat(), c.updated_at.isoformat()]
+
+    return csv_stream_response("contacts.csv", header, rows())
+
+
+@login_required
+@require_POST
+def contact_bulk(request):
+    form = BulkActionForm(request.POST, user=request.user)
+    back = safe_next(request, reverse("contact-list"))
+    if not form.is_valid():
+        errors = "; ".join(m for messages_ in form.errors.values() for m in messages_)
+        messages.error(request, f"Bulk action not applied: {errors}")
+        return redirect(back)
+    data = form.cleaned_data
+    try:
+        if data["action"] == "assign_owner":
+            count = contacts_bulk_assign_owner(actor=request.user, contact_ids=data["ids"], owner=data["owner"])
+        elif data["action"] in ("tag", "untag"):
+            count = contacts_bulk_tag(actor=request.user, contact_ids=data["ids"], tag=data["tag"],
+                                      remove=data["action"] == "untag")
+        else:
+            count = contacts_bulk_set_lifecycle(actor=request.user, contact_ids=data["ids"],
+                                                lifecycle_stage=data["lifecycle_stage"])
+    except (ValidationError, PermissionDenied) as exc:
+        text = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+        messages.error(request, f"Bulk action not applied: {text}")
+        return redirect(back)
+    messages.success(request, f"Updated {count} contact{'s' if count != 1 else ''}.")
+    return redirect(back)
+
+
+def _service_kwargs(form: ContactForm, definitions) -> dict:
+    data = form.cleaned_data
+    return {
+        "first_name": data["first_name"], "last_name": data["last_name"], "title": data["title"],
+        "emails": split_list(data["emails"]), "phones": form.phone_inputs(), "company": data["company"],
+        "lifecycle_stage": data["lifecycle_stage"], "lead_source": data["lead_source"],
+        "tags": split_list(data["tags"]), "owner": data["owner"], "team": data["team"],
+        "custom": custom_values_from(data, definitions),
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def contact_new(request):
+    if not can_create_records(request.user):
+        raise PermissionDenied("You may not create contacts.")
+    definitions = _definitions()
+    initial = {"owner": request.user.pk} if request.method == "GET" else None
+    company_id = request.GET.get("company", "")
+    if initial is not None and company_id.isdigit():
+        initial["company"] = companies_visible_to(request.user).filter(pk=int(company_id)).first()
+    form = ContactForm(request.POST or None, user=request.user, definitions=definitions, initial=initial or {})
+    if request.method == "POST" and form.is_valid():
+        try:
+            contact = contact_create(actor=request.user, **_service_kwargs(form, definitions))
+        except ValidationError as exc:
+            errors_to_form(form, exc)
+        else:
+            messages.success(request, f"Created {contact}.")
+            return redirect("contact-detail", pk=contact.pk)
+    return render(request, "crm/contacts/form.html", {"form": form, "contact": None})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def contact_edit(request, pk: int):
+    contact = _get_contact(request.user, pk)
+    if not contact_is_editable_by(request.user, contact):
+        raise PermissionDenied("You may not edit this contact.")
+    definitions = _definitions()
+    form = ContactForm(request.POST or None, user=request.user, definitions=definitions, contact=contact)
+    if request.method == "POST" and form.is_valid():
+        changes = _service_kwargs(form, definitions)
+        changes["emails"], changes["phones"] = changes.pop("emails"), changes.pop("phones")
+        try:
+            contact_update(contact=contact, actor=request.user, changes=changes)
+        except ValidationError as exc:
+            errors_to_form(form, exc)
+        else:
+            messages.success(request, "Saved.")
+            return redirect("contact-detail", pk=contact.pk)
+    return render(request, "crm/contacts/form.html", {"form": form, "contact": contact})
+
+
+@login_required
+def contact_show(request, pk: int):
+    contact = _get_contact(request.user, pk)
+    definitions = _definitions()
+    panels = []
+    for provider in contact_panels():
+        panel = provider(contact, user=request.user)
+        if panel:
+            html = render_to_string(panel["template"], {**panel.get("context", {}), "contact": contact},
+                                    request=request)
+            panels.append({"title": panel.get("title", ""), "html": html})
+    return render(request, "crm/contacts/detail.html", {
+        "contact": contact, "can_edit": contact_is_editable_by(request.user, contact),
+        "custom_fields": [(d, contact.custom.get(d.key)) for d in definitions],
+        "timeline": timeline_for(contact, user=request.user), "panels": panels,
+        "timeline_url": reverse("contact-timeline", args=[contact.pk]), "log_target": {"contact": contact.pk},
+        "lifecycles": Contact.Lifecycle.choices, "owners": assignable_owners(request.user),
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def contact_inline(request, pk: int, field: str):
+    """htmx inline edit of one field on the detail page: GET → the field's form, POST → save, row back."""
+    contact = _get_contact(request.user, pk)
+    custom_key = field.removeprefix("cf_") if field.startswith("cf_") else None
+    definitions = _definitions()
+    definition = next((d for d in definitions if d.key == custom_key), None)
+    if field not in INLINE_FIELDS and definition is None:
+        raise Http404("No such field.")
+    if not contact_is_editable_by(request.user, contact):
+        raise PermissionDenied("You may not edit this contact.")
+    context = {"contact": contact, "field": field, "definition": definition,
+               "lifecycles": Contact.Lifecycle.choices, "owners": assignable_owners(request.user), "error": ""}
+    if request.method == "GET" and request.GET.get("cancel") is None:
+        return render(request, "crm/contacts/_inline_form.html", context)
+    if request.method == "POST":
+        value = request.POST.get("value", "")
+        if definition is not None:
+            changes = {"custom": {definition.key: value}}
+        elif field == "tags":
+            changes = {"tags": split_list(value)}
+        elif field == "owner":
+            owner = assignable_owners(request.user).filter(pk=value).first() if value.isdigit() else None
+            if value and owner is None:
+                context["error"] = "You may not assign contacts to this owner."
+                return render(request, "crm/contacts/_inline_form.html", context)
+            changes = {"owner": owner}
+        else:
+            changes = {field: value}
+        try:
+            contact = contact_update(contact=contact, actor=request.user, changes=changes)
+        except ValidationError as exc:
+            context["error"] = " ".join(m for ms in exc.message_dict.values() for m in ms)
+            context["value"] = value
+            return render(request, "crm/contacts/_inline_form.html", context)
+        contact = _get_contact(request.user, pk)
+        context["contact"] = contact
+    context["can_edit"] = True
+    context["custom_value"] = contact.custom.get(custom_key) if custom_key else None
+    response = render(request, "crm/contacts/_field.html", context)
+    if request.method == "POST":
+        response["HX-Trigger"] = "timeline-changed"
+    return response
+
+
+@login_required
+def contact_timeline(request, pk: int):
+    contact = _get_contact(request.user, pk)
+    return render(request, "crm/contacts/_timeline.html", {"timeline": timeline_for(contact, user=request.user),
+                                                  "timeline_url": reverse("contact-timeline", args=[pk])})
+
+
+@login_required
+@require_POST
+def contact_remove(request, pk: int):
+    contact = _get_contact(request.user, pk)
+    contact_delete(contact=contact, actor=request.user)
+    messages.success(request, f"Deleted {contact}.")
+    return redirect("contact-list")

@@ -1,0 +1,111 @@
+"""Shared pieces of the contact and company list pages: query parsing, pagination, CSV streaming."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator
+from urllib.parse import urlencode
+
+from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
+from django.http import QueryDict, StreamingHttpResponse
+from django.utils.functional import cached_property
+
+from crm.forms.custom_fields import PREFIX
+
+PAGE_SIZE = 50
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def csv_stream_response(filename: str, header: list[str], rows: Iterable[list]) -> StreamingHttpResponse:
+    """Stream ``rows`` as a CSV download without building it in memory."""
+    writer = csv.writer(_Echo())
+
+    def generate() -> Iterator[str]:
+        yield "\ufeff"  # BOM so spreadsheet apps read UTF-8
+        yield writer.writerow(header)
+        for row in rows:
+            yield writer.writerow(["" if value is None else value for value in row])
+
+    response = StreamingHttpResponse(generate(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def custom_filters_from(data: QueryDict) -> dict[str, str]:
+    return {key[len(PREFIX):]: value for key, value in data.items() if key.startswith(PREFIX) and value != ""}
+
+
+class CappedPaginator(Paginator):
+    """Counts at most ``COUNT_CAP`` + 1 rows: an exact count of a 100k-row list costs more than showing it.
+
+    ``display_count`` reads "10,000+" past the cap; pages past the cap still work (Next keeps going).
+    """
+
+    COUNT_CAP = 10_000
+
+    @cached_property
+    def count(self) -> int:
+        return self.object_list.order_by()[: self.COUNT_CAP + 1].count()
+
+    @property
+    def is_capped(self) -> bool:
+        return self.count > self.COUNT_CAP
+
+    @property
+    def display_count(self) -> str:
+        return f"{self.COUNT_CAP:,}+" if self.is_capped else f"{self.count:,}"
+
+    def validate_number(self, number):
+        if not self.is_capped:
+            return super().validate_number(number)
+        try:
+            number = int(number)
+        except (TypeError, ValueError):
+            raise PageNotAnInteger("That page number is not an integer") from None
+        if number < 1:
+            raise EmptyPage("That page number is less than 1")
+        return number
+
+    def page(self, number):
+        """Past the cap the total is unknown: fetch one row more than a page to know whether another follows."""
+        if not self.is_capped:
+            return super().page(number)
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        rows = list(self.object_list[bottom: bottom + self.per_page + 1])
+        return _OpenEndedPage(rows[: self.per_page], number, self, has_more=len(rows) > self.per_page)
+
+
+class _OpenEndedPage(Page):
+    def __init__(self, object_list, number, paginator, *, has_more: bool):
+        super().__init__(object_list, number, paginator)
+        self._has_more = has_more
+
+    def has_next(self) -> bool:
+        return self._has_more
+
+
+def page_of(queryset, request, *, per_page: int = PAGE_SIZE):
+    """One page of ``queryset`` (page number from ?page=, clamped). Two queries: capped count and rows."""
+    paginator = CappedPaginator(queryset, per_page)
+    return paginator.get_page(request.GET.get("page"))
+
+
+def query_without(data: QueryDict, *keys: str) -> str:
+    """The current query string without ``keys`` (for links that set them)."""
+    return urlencode([(k, v) for k, values in data.lists() if k not in keys for v in values if v != ""])
+
+
+def sort_links(data: QueryDict, columns: list[str], current: str) -> dict[str, dict[str, str]]:
+    """For each sortable column: the query string that sorts by it (toggling direction) and its arrow."""
+    base = query_without(data, "sort", "page")
+    links = {}
+    for column in columns:
+        target = f"-{column}" if current == column else column
+        arrow = "▲" if current == column else "▼" if current == f"-{column}" else ""
+        links[column] = {"query": f"{base}&sort={target}" if base else f"sort={target}", "arrow": arrow}
+    return links

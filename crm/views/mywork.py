@@ -1,0 +1,18 @@
+"""My work: my tasks due today and overdue, my open deals closing this month (also a dashboard section)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
+from django.utils import timezone
+
+from crm.selectors.activities import my_tasks
+from crm.selectors.deals import my_deals_closing_this_month
+
+
+@login_required
+def mywork_view(request):
+    context = {"tasks": my_tasks(user=request.user), "deals": list(my_deals_closing_this_month(user=request.user)),
+               "today": timezone.localdate()}
+    template = "crm/mywork/_sections.html" if request.htmx or request.GET.get("partial") else "crm/mywork/page.html"
+    return render(request, template, context)

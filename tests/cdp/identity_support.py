@@ -1,0 +1,54 @@
+"""Helpers for the identity/profile tests: ingest messages through the one ingestion path, then process."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+
+from cdp.models import Identifier, Profile, RawEvent, Source
+from cdp.services.ingest import events_ingest
+from cdp.services.processing import batch_process
+
+_seq = itertools.count(1)
+T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+
+
+def at(minutes: float) -> str:
+    return (T0 + timedelta(minutes=minutes)).isoformat()
+
+
+def msg(type_: str = "track", *, minute: float = 0, **fields) -> dict:
+    m = {"type": type_, "messageId": f"m-{next(_seq)}", "timestamp": at(minute)}
+    if type_ == "track":
+        m.setdefault("event", fields.pop("event", "Clicked"))
+    if type_ in ("page", "screen"):
+        m.setdefault("name", fields.pop("name", "Home"))
+    m.update(fields)
+    return m
+
+
+def source(kind: str = "server", name: str | None = None) -> Source:
+    return Source.objects.create(name=name or f"src-{next(_seq)}", kind=kind)
+
+
+def ingest(src: Source, messages: list[dict], *, process: bool = True) -> int:
+    result = events_ingest(source=src, messages=messages)
+    assert not result.rejected, result.rejected
+    if process and result.batch_id:
+        batch_process(batch_id=result.batch_id)
+    return result.batch_id
+
+
+def profile_of(type_: str, value: str) -> Profile:
+    return Identifier.objects.select_related("profile").get(type=type_, value=value).profile
+
+
+def partition() -> set[frozenset[tuple[str, str]]]:
+    groups: dict[int, set] = {}
+    for t, v, pid in Identifier.objects.values_list("type", "value", "profile_id"):
+        groups.setdefault(pid, set()).add((t, v))
+    return {frozenset(g) for g in groups.values()}
+
+
+def event_profile(message_id: str) -> int | None:
+    return RawEvent.objects.get(message_id=message_id).profile_id

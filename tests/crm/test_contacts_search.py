@@ -1,0 +1,62 @@
+"""The contact search selector: every branch (own text, any email, phone digits, company name, short words)."""
+
+from __future__ import annotations
+
+import pytest
+
+from crm.models import Contact
+from crm.selectors import contacts as contacts_selectors
+from crm.selectors.contacts import contacts_search, contacts_search_ids
+from crm.services.contacts import contact_create
+from tests.crm.factories import CompanyFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def people(admin_user):
+    acme = CompanyFactory(name="Acme Rocket Works")
+    contact_create(actor=admin_user, first_name="Jane", last_name="Doe", emails=["jane@doe.example",
+                                                                                 "j.doe@private.example"],
+                   phones=["+49 30 1234567"], company=acme)
+    contact_create(actor=admin_user, first_name="Ed", last_name="Anders", emails=["ed@anders.example"])
+    contact_create(actor=admin_user, first_name="Müller", last_name="Zoë", phones=["+1 415 555 2671"])
+    return acme
+
+
+def search(query):
+    return sorted(c.first_name for c in contacts_search(Contact.objects.all(), query))
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("jane", ["Jane"]),
+    ("JANE DOE", ["Jane"]),
+    ("doe jane", ["Jane"]),
+    ("private.example", ["Jane"]),          # a secondary email
+    ("rocket works", ["Jane"]),             # the company's name
+    ("+49 30 123-4567", ["Jane"]),          # a phone typed with formatting
+    ("(415) 555 2671", ["Müller"]),
+    ("müller", ["Müller"]),
+    ("ed", ["Ed"]),                         # short: start of first or last name
+    ("an", ["Ed"]),
+    ("ed anders", ["Ed"]),                  # a short word narrows a long one
+    ("jane zz", []),
+    ("nobody", []),
+    ("   ", ["Ed", "Jane", "Müller"]),
+])
+@pytest.mark.parametrize("inline_ids", [2000, 0], ids=["narrow-inlined", "broad-row-condition"])
+def test_search(people, query, expected, inline_ids, monkeypatch):
+    # Both strategies (ids inlined after the probe, or a row condition for broad searches) find the same rows.
+    monkeypatch.setattr(contacts_selectors, "SEARCH_INLINE_IDS", inline_ids)
+    assert search(query) == expected
+
+
+def test_search_combines_with_scoping(people, sales_user):
+    contact_create(actor=sales_user, first_name="Janet", last_name="Mine")
+    visible = Contact.objects.filter(owner=sales_user)
+    assert [c.first_name for c in contacts_search(visible, "jan")] == ["Janet"]
+
+
+def test_search_ids_union_is_distinct(people):
+    assert len(list(contacts_search_ids("jane"))) == 1
+    assert contacts_search_ids("  ") is None

@@ -1,0 +1,67 @@
+"""The live debugger in real Chromium: messages appear while the page is open (htmx polling)."""
+
+from __future__ import annotations
+
+import pytest
+
+from cdp.models import Source
+from cdp.services.ingest import events_ingest
+from cdp.services.sources import source_create
+from tests.e2e.conftest import login, screenshot
+
+pytestmark = pytest.mark.browser
+
+
+def test_debugger_shows_new_messages_as_they_arrive(browser_page, live_server, marketing_user):
+    page = browser_page
+    source = source_create(name="Live site", kind=Source.Kind.WEBSITE)
+    login(page, live_server, marketing_user)
+    page.goto(f"{live_server.url}/cdp/sources/{source.pk}/debugger/")
+    page.wait_for_selector("[data-testid=debug-empty]")
+
+    events_ingest(source=source, messages=[
+        {"type": "track", "event": "Signed Up", "userId": "u-1", "messageId": "live-1",
+         "properties": {"plan": "pro"}},
+        {"type": "track", "userId": "u-2", "messageId": "live-bad"},  # no event name: rejected
+    ])
+    accepted = page.wait_for_selector('[data-testid=debug-entry][data-message-id="live-1"]', timeout=10_000)
+    assert "Signed Up" in accepted.inner_text() and '"plan": "pro"' in accepted.inner_text()
+    rejected = page.wait_for_selector('[data-testid=debug-entry][data-message-id="live-bad"]')
+    assert rejected.get_attribute("data-status") == "rejected"
+    assert rejected.query_selector("[data-testid=reason]").inner_text().strip() != ""
+    screenshot(page, "cdp-debugger")
+
+
+def test_sources_page_shows_chart_and_reveals_key(browser_page, live_server, marketing_user):
+    page = browser_page
+    source = source_create(name="Chart site", kind=Source.Kind.WEBSITE)
+    events_ingest(source=source, messages=[{"type": "track", "event": "E", "userId": "u", "messageId": f"c{n}"}
+                                           for n in range(4)])
+    login(page, live_server, marketing_user)
+    page.goto(f"{live_server.url}/cdp/")
+    row = page.locator('[data-testid=source-row][data-source="Chart site"]')
+    assert "4 accepted" in row.inner_text()
+    assert row.locator("svg rect.bar-accepted").count() == 1
+    assert source.write_key not in row.inner_text()
+    row.get_by_role("button", name="Reveal").click()
+    page.wait_for_selector("[data-testid=write-key]")
+    assert row.locator("[data-testid=write-key]").inner_text() == source.write_key
+    screenshot(page, "cdp-sources")
+
+
+def test_rotate_key_on_the_source_page(browser_page, live_server, marketing_user):
+    page = browser_page
+    source = source_create(name="Rotating site", kind=Source.Kind.WEBSITE)
+    old_key = source.write_key
+    login(page, live_server, marketing_user)
+    page.goto(f"{live_server.url}/cdp/sources/{source.pk}/")
+    assert old_key in page.inner_text("[data-testid=snippet]")
+    page.click("[data-testid=rotate-key]")
+    page.wait_for_selector("[data-testid=grace]")
+    source.refresh_from_db()
+    assert source.write_key != old_key
+    assert source.write_key in page.inner_text("[data-testid=snippet]")
+    page.click("[data-testid=reveal-key]")
+    assert page.inner_text("[data-testid=write-key]") == source.write_key
+    assert "New write key issued" in page.inner_text("main")
+    screenshot(page, "cdp-source-detail")
