@@ -58,6 +58,9 @@ class ContactSearchPlan:
     others: tuple[QuerySet, ...] = ()
 
 
+SEARCH_MAX_COMPANIES = 5000
+
+
 def contact_search_plan(query: str) -> ContactSearchPlan | None:
     """Plan the search for ``query``; None for an empty query. Every part is index-backed:
 
@@ -85,8 +88,14 @@ def contact_search_plan(query: str) -> ContactSearchPlan | None:
         else:  # a plain position test, so the planner never tries a trigram scan for it
             own &= Q(GreaterThan(StrIndex("search_text", Value(word)), 0))
     phrase = query.lower()
-    others = [Contact.objects.filter(
-        company_id__in=Company.objects.filter(name__icontains=phrase).values("id")).values("id")]
+    # Company ids first, handed over as one array: with ``company_id IN (subquery)`` Postgres hashes the
+    # companies and scans every contact instead of using the contacts' company index.
+    company_ids = list(Company.objects.filter(name__icontains=phrase).values_list("id", flat=True)
+                       .order_by()[:SEARCH_MAX_COMPANIES])
+    others = []
+    if company_ids:
+        others.append(Contact.objects.filter(
+            _IdIsAny(F("company_id"), Value(company_ids, output_field=ArrayField(BigIntegerField())))).values("id"))
     if " " not in phrase:
         others.append(ContactEmail.objects.filter(email__contains=phrase).values("contact_id"))
     return ContactSearchPlan(own, tuple(others))

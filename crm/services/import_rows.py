@@ -33,7 +33,6 @@ from crm.models import (
     ContactPhone,
     CustomFieldDefinition,
     LifecycleChange,
-    OutboxEntry,
 )
 from crm.selectors.assignment import assignable_owners
 from crm.selectors.companies import companies_editable_by, companies_visible_to
@@ -42,6 +41,7 @@ from crm.selectors.visibility import is_admin
 from crm.services.companies import company_group_message, domain_normalize
 from crm.services.contacts import contact_identify_message
 from crm.services.custom_fields import custom_values_clean
+from crm.services.outbox import outbox_record_many
 from crm.services.phones import phone_normalize
 
 CONTACT_FIELDS: dict[str, str] = {
@@ -127,26 +127,6 @@ def _emails_owners(emails: set[str]) -> list[tuple[str, int]]:
             "JOIN unnest(%s::text[]) AS k(email) ON e.email = k.email ORDER BY e.is_primary DESC, e.contact_id",
             [sorted(emails)])
         return cursor.fetchall()
-
-
-def outbox_bulk(*, object_type: str, items: list[tuple[int, dict[str, Any]]]) -> None:
-    """``outbox_record_many`` in one INSERT: the ids are drawn from the sequence first, so each message gets its
-    ``messageId`` (``crm-<id>``) and ``timestamp`` before it is written instead of in a second, row-by-row
-    CASE update (which cost more than the whole rest of an import chunk's writes). Same rows, same shape."""
-    if not items:
-        return
-    table = OutboxEntry._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, %s)",
-                       [len(items)])
-        ids = sorted(row[0] for row in cursor.fetchall())
-    now = timezone.now()
-    OutboxEntry.objects.bulk_create([
-        OutboxEntry(id=entry_id, object_type=object_type, object_id=object_id,
-                    message={**message, "messageId": f"crm-{entry_id}",
-                             "timestamp": message.get("timestamp") or now.isoformat()})
-        for entry_id, (object_id, message) in zip(ids, items, strict=True)
-    ], batch_size=1000)
 
 
 def rows_update(model: type[models.Model], objs: Sequence[models.Model], fields: Sequence[str]) -> None:
@@ -260,7 +240,8 @@ class _Rows:
         if updated:
             self.model.history.bulk_history_create(updated, update=True, default_user=self.actor,
                                                    default_date=self.now)
-        outbox_bulk(object_type=self.object_type, items=[(obj.pk, self.message(obj)) for obj in [*created, *updated]])
+        outbox_record_many(object_type=self.object_type,
+                           items=[(obj.pk, self.message(obj)) for obj in [*created, *updated]])
 
     def message(self, obj) -> dict[str, Any]:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -461,7 +442,8 @@ class ContactRows(_Rows):
         if self.new_companies:
             Company.objects.bulk_create(self.new_companies)
             Company.history.bulk_history_create(self.new_companies, default_user=self.actor, default_date=self.now)
-            outbox_bulk(object_type="company", items=[(c.pk, company_group_message(c)) for c in self.new_companies])
+            outbox_record_many(object_type="company",
+                               items=[(c.pk, company_group_message(c)) for c in self.new_companies])
         created = list(self.created.values())
         updated = list(self.updated.values())
         for contact in [*created, *updated]:

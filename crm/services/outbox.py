@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -17,25 +17,28 @@ def outbox_record(*, object_type: str, object_id: int, message: dict[str, Any]) 
 
     ``message`` follows Segment's spec; ``messageId`` is set to ``crm-<outbox id>`` so re-draining is idempotent.
     """
-    entry = OutboxEntry.objects.create(object_type=object_type, object_id=object_id, message=message)
-    entry.message = {**message, "messageId": f"crm-{entry.pk}",
-                     "timestamp": message.get("timestamp") or entry.created_at.isoformat()}
-    entry.save(update_fields=["message"])
-    return entry
+    return outbox_record_many(object_type=object_type, items=[(object_id, message)])[0]
 
 
 def outbox_record_many(*, object_type: str, items: list[tuple[int, dict[str, Any]]]) -> list[OutboxEntry]:
-    """Set-based ``outbox_record`` for many ``(object_id, message)`` pairs: two queries whatever the count."""
+    """Set-based ``outbox_record`` for many ``(object_id, message)`` pairs, in two queries whatever the count.
+
+    The ids are drawn from the sequence first, so every message is written once, already carrying its
+    ``messageId`` (``crm-<id>``) and ``timestamp``. Ids stay in the order of ``items``.
+    """
     if not items:
         return []
-    entries = OutboxEntry.objects.bulk_create(
-        [OutboxEntry(object_type=object_type, object_id=object_id, message=message) for object_id, message in items]
-    )
-    for entry in entries:
-        entry.message = {**entry.message, "messageId": f"crm-{entry.pk}",
-                         "timestamp": entry.message.get("timestamp") or entry.created_at.isoformat()}
-    OutboxEntry.objects.bulk_update(entries, ["message"], batch_size=1000)
-    return entries
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                       [OutboxEntry._meta.db_table, len(items)])
+        ids = sorted(row[0] for row in cursor.fetchall())
+    now = timezone.now()
+    return OutboxEntry.objects.bulk_create([
+        OutboxEntry(id=entry_id, object_type=object_type, object_id=object_id,
+                    message={**message, "messageId": f"crm-{entry_id}",
+                             "timestamp": message.get("timestamp") or now.isoformat()})
+        for entry_id, (object_id, message) in zip(ids, items, strict=True)
+    ], batch_size=1000)
 
 
 def outbox_pending(*, limit: int = 1000) -> QuerySet[OutboxEntry]:
