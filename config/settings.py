@@ -49,6 +49,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "cdp.api.middleware.CollectFastPathMiddleware",  # /v1 collection calls skip the middlewares below
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -126,6 +127,19 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
 MEDIA_URL = "media/"
+# Absolute links in e-mails (task reminders) start with this.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# --- E-mail: EMAIL_URL (smtp+tls://user:pass@host:587, consolemail://, ...) ----------------------
+# django-environ parses the URL; Django 6.1 configures backends through MAILERS (EMAIL_BACKEND is deprecated).
+# Without EMAIL_URL: the console in development, a local MTA in production (check --deploy rejects the console).
+_email = env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25")
+MAILERS = {"default": {"BACKEND": _email["EMAIL_BACKEND"], "OPTIONS": {
+    option: _email[key] for option, key in (
+        ("host", "EMAIL_HOST"), ("port", "EMAIL_PORT"), ("username", "EMAIL_HOST_USER"),
+        ("password", "EMAIL_HOST_PASSWORD"), ("use_tls", "EMAIL_USE_TLS"), ("use_ssl", "EMAIL_USE_SSL"),
+        ("file_path", "EMAIL_FILE_PATH"),
+    ) if _email.get(key)}}}
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="crm@localhost")
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 * 1024 * 1024)
 
 # --- Security (production defaults when DEBUG is off) ------------------------------------------
@@ -220,6 +234,11 @@ CELERY_BEAT_SCHEDULE |= {
 }
 CELERY_BEAT_SCHEDULE |= {
     "cdp-crm-outbox-drain": {"task": "cdp.crm_outbox_drain", "schedule": timedelta(seconds=5)},
+}
+CELERY_BEAT_SCHEDULE |= {
+    # Expires before the next tick so a backed-up queue never holds a pile of reminder scans.
+    "crm-task-reminders": {"task": "crm.task_reminders_send", "schedule": timedelta(minutes=1),
+                           "options": {"expires": 55}},
 }
 
 LOGGING = {

@@ -8,6 +8,7 @@ from celery import shared_task
 
 from crm.services.duplicates import duplicates_scan
 from crm.services.imports import import_job_run
+from crm.services.reminders import task_reminders_send
 
 
 @shared_task(name="crm.import_run", ignore_result=True, acks_late=True)
@@ -21,3 +22,9 @@ def import_run(job_id: int) -> None:
 def duplicates_scan_run(requested_at: str | None = None) -> None:
     """Re-scan contacts for likely duplicates unless a scan started after ``requested_at`` (ISO 8601)."""
     duplicates_scan(requested_at=datetime.fromisoformat(requested_at) if requested_at else None)
+
+
+@shared_task(name="crm.task_reminders_send", ignore_result=True)
+def task_reminders_send_run() -> None:
+    """E-mail the task reminders that are due (beat runs this every minute; safe to run concurrently)."""
+    task_reminders_send()

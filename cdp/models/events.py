@@ -13,7 +13,8 @@ EVENT_TYPES = ("identify", "track", "page", "screen", "group", "alias")
 class IngestBatch(models.Model):
     """One accepted request or import chunk; processing works per batch (processed_at null until then)."""
 
-    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="batches")
+    # No index of its own: (source, received_at) below covers lookups by source.
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, db_index=False, related_name="batches")
     received_at = models.DateTimeField()
     event_count = models.PositiveIntegerField(default=0)
     processed_at = models.DateTimeField(null=True, blank=True)
@@ -76,7 +77,10 @@ class MessageDedupe(models.Model):
     transaction as the RawEvent rows; pruned after CDP_DEDUPE_WINDOW_DAYS (BRIN index on received_at)."""
 
     pk = models.CompositePrimaryKey("source", "message_id")
-    source = models.ForeignKey(Source, on_delete=models.CASCADE, db_constraint=False, related_name="+")
+    # No index of its own: the primary key (source, message_id) covers lookups by source.
+    source = models.ForeignKey(
+        Source, on_delete=models.CASCADE, db_constraint=False, db_index=False, related_name="+"
+    )
     message_id = models.CharField(max_length=100)
     received_at = models.DateTimeField()
 

@@ -90,7 +90,7 @@ def parse_timestamp(value: Any, field: str, cache: dict | None = None) -> dateti
 class _Context:
     """Per-request constants and memo tables shared by the messages of one request."""
 
-    __slots__ = ("received_at", "received_iso", "sent_at", "limit", "parsed", "iso")
+    __slots__ = ("received_at", "received_iso", "sent_at", "limit", "parsed", "iso", "times")
 
     def __init__(self, received_at: datetime, sent_at: Any, limit: int) -> None:
         self.received_at = received_at
@@ -99,6 +99,7 @@ class _Context:
         self.limit = limit
         self.parsed: dict[str, datetime] = {}
         self.iso: dict[datetime, str] = {received_at: self.received_iso}
+        self.times: dict[tuple, tuple] = {}
 
     def isoformat(self, value: datetime) -> str:
         text = self.iso.get(value)
@@ -134,6 +135,41 @@ def _dumps(message: dict) -> bytes:
         return orjson.dumps(message, option=_DUMPS_OPTIONS, default=str)
     except (TypeError, orjson.JSONEncodeError) as exc:
         raise _Invalid("invalid_message", f"message cannot be serialised as JSON: {exc}") from None
+
+
+def _times(raw_timestamp: Any, raw_original: Any, raw_sent: Any, ctx: _Context) -> tuple:
+    """(timestamp, original, sent, future, and the three as ISO text) for one combination of the raw values;
+    memoised per request by ``message_validate`` (SDK batches repeat sentAt and often timestamps)."""
+    # Skew correction as Segment does it: the device clock's offset is (sentAt - originalTimestamp).
+    received_at = ctx.received_at
+    cache = ctx.parsed
+    original = parse_timestamp(raw_timestamp, "timestamp", cache) or parse_timestamp(
+        raw_original, "originalTimestamp", cache
+    )
+    sent = parse_timestamp(raw_sent, "sentAt", cache)
+    try:
+        if original is None:
+            timestamp = received_at
+        elif sent is None:
+            timestamp = original
+        else:
+            timestamp = received_at - (sent - original)
+    except OverflowError:
+        raise _Invalid("invalid_timestamp", "timestamp and sentAt are too far apart") from None
+    if timestamp.year < MIN_YEAR:
+        raise _Invalid("invalid_timestamp", "timestamp and sentAt are too far apart")
+    future = timestamp - received_at > FUTURE_TOLERANCE
+    if future:
+        timestamp = received_at
+    return (
+        timestamp,
+        original,
+        sent,
+        future,
+        ctx.isoformat(timestamp),
+        None if original is None else ctx.isoformat(original),
+        None if sent is None else ctx.isoformat(sent),
+    )
 
 
 def message_validate(message: Any, ctx: _Context) -> ValidEvent:
@@ -185,38 +221,29 @@ def message_validate(message: Any, ctx: _Context) -> ValidEvent:
         if value is not None and not isinstance(value, dict):
             raise _Invalid("invalid_field", f"{field} must be a JSON object")
 
-    # Skew correction as Segment does it: the device clock's offset is (sentAt - originalTimestamp).
-    received_at = ctx.received_at
-    cache = ctx.parsed
-    original = parse_timestamp(message.get("timestamp"), "timestamp", cache) or parse_timestamp(
-        message.get("originalTimestamp"), "originalTimestamp", cache
-    )
-    message_sent_at = message.get("sentAt")
-    sent = parse_timestamp(message_sent_at if message_sent_at is not None else ctx.sent_at, "sentAt", cache)
+    raw_timestamp = message.get("timestamp")
+    raw_original = message.get("originalTimestamp") if raw_timestamp is None or raw_timestamp == "" else None
+    raw_sent = message.get("sentAt")
+    if raw_sent is None:
+        raw_sent = ctx.sent_at
+    key = (raw_timestamp, raw_original, raw_sent)
     try:
-        if original is None:
-            timestamp = received_at
-        elif sent is None:
-            timestamp = original
-        else:
-            timestamp = received_at - (sent - original)
-    except OverflowError:
-        raise _Invalid("invalid_timestamp", "timestamp and sentAt are too far apart") from None
-    if timestamp.year < MIN_YEAR:
-        raise _Invalid("invalid_timestamp", "timestamp and sentAt are too far apart")
-    future = timestamp - received_at > FUTURE_TOLERANCE
-    if future:
-        timestamp = received_at
+        times = ctx.times.get(key)
+    except TypeError:  # an unhashable value (list, object): _times rejects it
+        times = _times(raw_timestamp, raw_original, raw_sent, ctx)
+    if times is None:
+        times = ctx.times[key] = _times(raw_timestamp, raw_original, raw_sent, ctx)
+    timestamp, original, sent, future, timestamp_iso, original_iso, sent_iso = times
 
     payload = dict(message)
     payload.pop("writeKey", None)
     payload["messageId"] = message_id
     payload["receivedAt"] = ctx.received_iso
-    payload["timestamp"] = ctx.isoformat(timestamp)
-    if original is not None:
-        payload["originalTimestamp"] = ctx.isoformat(original)
-    if sent is not None:
-        payload["sentAt"] = ctx.isoformat(sent)
+    payload["timestamp"] = timestamp_iso
+    if original_iso is not None:
+        payload["originalTimestamp"] = original_iso
+    if sent_iso is not None:
+        payload["sentAt"] = sent_iso
     body = _dumps(payload)
     if b"\\u0000" in body:
         payload = _strip_nul(payload)

@@ -35,6 +35,8 @@ class Activity(models.Model):
     assignee = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                  related_name="assigned_activities")
     reminder_at = models.DateTimeField(null=True, blank=True)
+    # When the reminder e-mail went out (crm.services.reminders); cleared when reminder_at changes.
+    reminder_sent_at = models.DateTimeField(null=True, blank=True)
     contact = models.ForeignKey("crm.Contact", null=True, blank=True, on_delete=models.CASCADE,
                                 related_name="activities")
     company = models.ForeignKey("crm.Company", null=True, blank=True, on_delete=models.CASCADE,
@@ -57,6 +59,10 @@ class Activity(models.Model):
             models.Index(fields=["deal", "occurred_at"], name="crm_activity_deal"),
             models.Index(fields=["assignee", "due_at"], name="crm_activity_open_tasks",
                          condition=Q(kind="task", done=False)),
+            # Only pending reminders: the every-minute reminder scan reads this small index.
+            models.Index(fields=["reminder_at"], name="crm_activity_reminders_due",
+                         condition=Q(kind="task", done=False, reminder_at__isnull=False,
+                                     reminder_sent_at__isnull=True)),
         ]
         constraints = [
             models.CheckConstraint(

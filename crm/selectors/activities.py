@@ -41,3 +41,10 @@ def my_tasks(*, user: AbstractBaseUser, now: datetime | None = None) -> dict[str
                  .select_related("contact", "company", "deal").order_by("due_at", "id"))
     return {"overdue": [t for t in tasks if t.due_at < now],
             "today": [t for t in tasks if t.due_at >= now]}
+
+
+def my_reminders_due(*, user: AbstractBaseUser) -> list[Activity]:
+    """Open tasks assigned to ``user`` whose reminder has been sent (one query), earliest reminder first."""
+    return list(Activity.objects.filter(kind=Activity.Kind.TASK, done=False, assignee=user,
+                                        reminder_sent_at__isnull=False)
+                .select_related("contact", "company", "deal").order_by("reminder_at", "id"))

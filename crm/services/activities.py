@@ -133,9 +133,12 @@ def activity_update(*, user: AbstractBaseUser, activity: Activity, changes: dict
     if unknown:
         raise ValidationError({name: "This field cannot be changed." for name in sorted(unknown)})
     locked = _lock_editable(user=user, activity=activity, allow_assignee=False)
+    reminder_before = locked.reminder_at
     for name, value in changes.items():
         setattr(locked, name, value if value is not None or name not in {"subject", "body", "call_outcome"} else "")
     _validate(locked)
+    if locked.reminder_at != reminder_before:
+        locked.reminder_sent_at = None  # a new reminder time re-arms the reminder
     locked.save()
     return locked
 

@@ -6,13 +6,13 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.utils import timezone
 
-from crm.selectors.activities import my_tasks
+from crm.selectors.activities import my_reminders_due, my_tasks
 from crm.selectors.deals import my_deals_closing_this_month
 
 
 @login_required
 def mywork_view(request):
     context = {"tasks": my_tasks(user=request.user), "deals": list(my_deals_closing_this_month(user=request.user)),
-               "today": timezone.localdate()}
+               "today": timezone.localdate(), "reminders_due": my_reminders_due(user=request.user)}
     template = "crm/mywork/_sections.html" if request.htmx or request.GET.get("partial") else "crm/mywork/page.html"
     return render(request, template, context)
