@@ -15,7 +15,8 @@ class CappedCountPaginator(Paginator):
     def count(self) -> int:
         """Exact up to ``COUNT_CAP``; ``COUNT_CAP + 1`` means "more than the cap" (pages stay reachable)."""
         if hasattr(self.object_list, "query"):
-            return self.object_list.order_by()[: COUNT_CAP + 1].count()
+            # Only ids in the counted subquery: no joined columns, no ordering.
+            return self.object_list.order_by().values("pk")[: COUNT_CAP + 1].count()
         return len(self.object_list)
 
 
