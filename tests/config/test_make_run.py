@@ -84,10 +84,9 @@ def stop_and_check_nothing_left(proc: subprocess.Popen, log: Path, var_dir: Path
     alive = [pid for pid in pids if psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"]
     assert alive == [], f"children still running: {alive}"
     assert not (var_dir / embedded.PGDATA_NAME / "postmaster.pid").exists(), "embedded Postgres still running"
-    redis_left = [p for p in psutil.process_iter(["name", "cmdline"])
-                  if p.info["name"] and "redis-server" in p.info["name"]
-                  and str(var_dir) in " ".join(p.info["cmdline"] or [])]
-    assert redis_left == []
+    redis_pid = int((var_dir / "redis" / "server.pid").read_text())
+    assert not psutil.pid_exists(redis_pid) or psutil.Process(redis_pid).status() == "zombie", \
+        "embedded Redis still running"
 
 
 def test_make_run_serves_with_worker_and_beat_then_stops_cleanly_and_keeps_data(tmp_path):
