@@ -30,7 +30,16 @@ from crm.selectors.companies import (
 )
 from crm.selectors.custom_fields import custom_field_definitions_for
 from crm.services.companies import company_create, company_delete, company_update
-from crm.views.list_support import csv_stream_response, custom_filters_from, page_of, query_without, sort_links
+from crm.views.list_support import (
+    csv_stream_response,
+    custom_filters_from,
+    inline_changes,
+    inline_saved_response,
+    page_of,
+    query_without,
+    sort_links,
+    validation_text,
+)
 
 SORT_COLUMNS = ["name", "domain", "industry", "size", "created", "updated"]
 FORM_FIELDS = ["name", "domain", "industry", "size", "street", "city", "region", "postal_code", "country", "owner",
@@ -173,26 +182,15 @@ def company_inline(request, pk: int, field: str):
         return render(request, "crm/companies/_inline_form.html", context)
     if request.method == "POST":
         value = request.POST.get("value", "")
-        if definition is not None:
-            changes = {"custom": {definition.key: value}}
-        elif field == "tags":
-            changes = {"tags": split_list(value)}
-        else:
-            changes = {field: value}
         try:
-            company_update(company=company, actor=request.user, changes=changes)
+            company_update(company=company, actor=request.user,
+                           changes=inline_changes(field=field, value=value, definition=definition))
         except ValidationError as exc:
-            context["error"] = " ".join(m for ms in exc.message_dict.values() for m in ms)
-            context["value"] = value
+            context.update(error=validation_text(exc), value=value)
             return render(request, "crm/companies/_inline_form.html", context)
-        company = _get_company(request.user, pk)
-        context["company"] = company
-    context["can_edit"] = True
+        context["company"] = company = _get_company(request.user, pk)
     context["custom_value"] = company.custom.get(custom_key) if custom_key else None
-    response = render(request, "crm/companies/_field.html", context)
-    if request.method == "POST":
-        response["HX-Trigger"] = "timeline-changed"
-    return response
+    return inline_saved_response(request, "crm/companies/_field.html", context)
 
 
 @login_required

@@ -32,7 +32,16 @@ from crm.services.contacts import (
     contacts_bulk_set_lifecycle,
     contacts_bulk_tag,
 )
-from crm.views.list_support import csv_stream_response, custom_filters_from, page_of, query_without, sort_links
+from crm.views.list_support import (
+    csv_stream_response,
+    custom_filters_from,
+    inline_changes,
+    inline_saved_response,
+    page_of,
+    query_without,
+    sort_links,
+    validation_text,
+)
 from crm.views.sales_common import safe_next
 
 SORT_COLUMNS = ["name", "email", "lifecycle", "created", "updated"]
@@ -220,32 +229,21 @@ def contact_inline(request, pk: int, field: str):
         return render(request, "crm/contacts/_inline_form.html", context)
     if request.method == "POST":
         value = request.POST.get("value", "")
-        if definition is not None:
-            changes = {"custom": {definition.key: value}}
-        elif field == "tags":
-            changes = {"tags": split_list(value)}
-        elif field == "owner":
+        changes = inline_changes(field=field, value=value, definition=definition)
+        if field == "owner":
             owner = assignable_owners(request.user).filter(pk=value).first() if value.isdigit() else None
             if value and owner is None:
                 context["error"] = "You may not assign contacts to this owner."
                 return render(request, "crm/contacts/_inline_form.html", context)
             changes = {"owner": owner}
-        else:
-            changes = {field: value}
         try:
-            contact = contact_update(contact=contact, actor=request.user, changes=changes)
+            contact_update(contact=contact, actor=request.user, changes=changes)
         except ValidationError as exc:
-            context["error"] = " ".join(m for ms in exc.message_dict.values() for m in ms)
-            context["value"] = value
+            context.update(error=validation_text(exc), value=value)
             return render(request, "crm/contacts/_inline_form.html", context)
-        contact = _get_contact(request.user, pk)
-        context["contact"] = contact
-    context["can_edit"] = True
+        context["contact"] = contact = _get_contact(request.user, pk)
     context["custom_value"] = contact.custom.get(custom_key) if custom_key else None
-    response = render(request, "crm/contacts/_field.html", context)
-    if request.method == "POST":
-        response["HX-Trigger"] = "timeline-changed"
-    return response
+    return inline_saved_response(request, "crm/contacts/_field.html", context)
 
 
 @login_required

@@ -8,8 +8,10 @@ from urllib.parse import urlencode
 
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.http import QueryDict, StreamingHttpResponse
+from django.shortcuts import render
 from django.utils.functional import cached_property
 
+from crm.forms.contacts import split_list
 from crm.forms.custom_fields import PREFIX
 
 PAGE_SIZE = 50
@@ -109,3 +111,28 @@ def sort_links(data: QueryDict, columns: list[str], current: str) -> dict[str, d
         arrow = "▲" if current == column else "▼" if current == f"-{column}" else ""
         links[column] = {"query": f"{base}&sort={target}" if base else f"sort={target}", "arrow": arrow}
     return links
+
+
+# --- inline edit (contact and company detail pages) ------------------------------------------------
+
+def inline_changes(*, field: str, value: str, definition) -> dict:
+    """The ``changes`` for a record's update service from one inline-edited field (custom, tags or plain)."""
+    if definition is not None:
+        return {"custom": {definition.key: value}}
+    if field == "tags":
+        return {"tags": split_list(value)}
+    return {field: value}
+
+
+def validation_text(exc) -> str:
+    """All messages of a ValidationError as one line, for an inline form."""
+    return " ".join(message for messages in exc.message_dict.values() for message in messages)
+
+
+def inline_saved_response(request, template: str, context: dict):
+    """The field row after a save (or a cancel); a save also tells the page to reload its timeline."""
+    context["can_edit"] = True
+    response = render(request, template, context)
+    if request.method == "POST":
+        response["HX-Trigger"] = "timeline-changed"
+    return response
