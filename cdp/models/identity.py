@@ -14,9 +14,12 @@ DEFAULT_BLOCKED = [
 class Identifier(models.Model):
     """One (type, value) of a person; each belongs to exactly one profile (unique constraint)."""
 
-    type = models.CharField(max_length=64)
-    value = models.CharField(max_length=512)
-    profile = models.ForeignKey("cdp.Profile", on_delete=models.CASCADE, related_name="identifiers")
+    # Byte-wise collation: identifiers match exactly, and their unique index compares without locale rules
+    # (the hottest lookup of identity resolution).
+    type = models.CharField(max_length=64, db_collation="C")
+    value = models.CharField(max_length=512, db_collation="C")
+    # Indexed by (profile, type) below; a second index on profile alone would only slow identifier writes.
+    profile = models.ForeignKey("cdp.Profile", on_delete=models.CASCADE, related_name="identifiers", db_index=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

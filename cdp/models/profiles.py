@@ -33,7 +33,8 @@ class Profile(models.Model):
     trait_times = models.JSONField(default=dict, blank=True)
     computed = models.JSONField(default=dict, blank=True)
     computed_state = models.JSONField(default=dict, blank=True)
-    account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="profiles")
+    account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="profiles",
+                                db_index=False)  # indexed as cdp_profile_account below
     crm_contact_id = models.BigIntegerField(null=True, blank=True, unique=True)
 
     class Meta:

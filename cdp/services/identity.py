@@ -4,18 +4,14 @@ Set-based: a handful of queries per batch whatever its size. Preconditions of :f
 the caller holds a transaction (one per batch, so a killed worker leaves nothing half-done) and the batch row
 lock (so one batch is never processed twice at once).
 
-Concurrency between workers: before reading, the batch takes transaction-scoped advisory locks on a hash of
-every (type, value) it carries, in sorted order, then row locks on the profiles owning them (in id order,
-re-reading until the owners are stable). Two batches that share an identifier or a profile therefore
-serialize; batches that do not touch each other run in parallel. Any writer of a profile's identifiers holds
-that profile's row lock, so identifiers read under the locks cannot change underneath.
+Concurrency between workers (cdp.services.identity_locks): a batch first resolves, in one transaction, the
+events that need no identifier or profile another worker holds, then, in a second transaction that waits for
+those locks, the events it deferred; the batch is marked processed with the last of them. Both transactions are
+idempotent, so a worker killed between them leaves a batch that is simply processed again.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -30,6 +26,15 @@ from cdp.extensions import profiles_changed_listeners
 from cdp.models import RefusedMerge
 from cdp.services import computed_traits as ct
 from cdp.services.identity_graph import BatchGraph
+from cdp.services.identity_locks import (
+    ProfileRow,
+    acquire_all,
+    acquire_free,
+    from_json,
+    ints,
+    to_json,
+    type_counts,
+)
 from cdp.services.identity_rules import Ident, IdentityRules, identity_rules_load, message_identifiers
 from cdp.services.traits import group_traits, message_traits, time_key, traits_apply, traits_merge
 
@@ -45,89 +50,8 @@ class EventRow:
     source_kind: str
     ids: list[Ident] = field(default_factory=list)
     received_at: datetime | None = None
-
-
-@dataclass
-class ProfileRow:
-    id: int
-    traits: dict
-    trait_times: dict
-    computed: dict
-    computed_state: dict
-    account_id: int | None
-    crm_contact_id: int | None = None
-    dirty: bool = False
-
-
-def _ints(values) -> str:
-    """A Postgres array literal of integers (much cheaper to send than an adapted Python list)."""
-    return "{" + ",".join(str(int(v)) for v in values) + "}"
-
-
-def _json(value) -> str:
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:  # e.g. integers beyond 64 bits in a trait
-        return json.dumps(value, default=str)
-
-
-def lock_key(ident: Ident) -> int:
-    digest = hashlib.blake2b(f"{ident[0]}\x00{ident[1]}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
-
-
-def _advisory_lock(cur, idents: set[Ident]) -> None:
-    keys = sorted({lock_key(i) for i in idents})
-    if keys:
-        cur.execute("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(%s::bigint[]) WITH ORDINALITY AS t(k, n)",
-                    [_ints(keys)])
-
-
-def _owners(cur, idents: list[Ident]) -> dict[Ident, tuple[int, int]]:
-    """(type, value) → (identifier id, profile id) for those that exist."""
-    if not idents:
-        return {}
-    cur.execute(
-        """
-        SELECT i.type, i.value, i.id, i.profile_id
-          FROM cdp_identifier i
-          JOIN jsonb_to_recordset(%s::jsonb) AS q(t text, v text) ON i.type = q.t AND i.value = q.v
-        """,
-        [_json([{"t": t, "v": v} for t, v in idents])],
-    )
-    return {(t, v): (iid, pid) for t, v, iid, pid in cur.fetchall()}
-
-
-def _lock_profiles(cur, pids: set[int]) -> dict[int, ProfileRow]:
-    if not pids:
-        return {}
-    cur.execute(
-        """
-        SELECT id, traits::text, trait_times::text, computed::text, computed_state::text, account_id, crm_contact_id
-          FROM cdp_profile WHERE id = ANY(%s::bigint[]) ORDER BY id FOR UPDATE
-        """,
-        [_ints(sorted(pids))],
-    )
-    rows = {}
-    for pid, traits, times, computed, state, account_id, crm_id in cur.fetchall():
-        rows[pid] = ProfileRow(pid, _j(traits), _j(times), _j(computed), _j(state), account_id, crm_id)
-    return rows
-
-
-def _j(value):
-    return orjson.loads(value) if isinstance(value, str) else (value or {})
-
-
-def _type_counts(cur, pids: set[int]) -> dict[int, Counter]:
-    counts: dict[int, Counter] = {pid: Counter() for pid in pids}
-    if pids:
-        cur.execute(
-            "SELECT profile_id, type, count(*) FROM cdp_identifier WHERE profile_id = ANY(%s::bigint[]) GROUP BY 1, 2",
-            [_ints(sorted(pids))],
-        )
-        for pid, type_, n in cur.fetchall():
-            counts[pid][type_] = n
-    return counts
+    time_key: str = ""  # ``at`` as stored in trait_times
+    traits: dict | None = None  # the traits the message sets
 
 
 def _crm_contacts_by_email(emails: set[str]) -> dict[str, int]:
@@ -144,40 +68,45 @@ class BatchOutcome:
     refusals: int = 0
     touched_profiles: list[int] = field(default_factory=list)
     new_profiles: list[int] = field(default_factory=list)
+    deferred: list[EventRow] = field(default_factory=list)  # left for a blocking pass (non-blocking mode)
 
 
 def identity_process_events(*, events: list[EventRow], rules: IdentityRules | None = None,
-                            defns: list | None = None) -> BatchOutcome:
+                            defns: list | None = None, wait: bool = True) -> BatchOutcome:
     """Resolve ``events`` (one batch) and write profiles, identifiers, merges, traits, computed traits and
     RawEvent.profile_id. Caller holds the transaction and the batch lock. Idempotent for already-resolved events:
     their identifiers exist, traits carry their event times and computed traits only count events whose
-    profile_id was empty."""
+    profile_id was empty.
+
+    ``wait=False`` resolves only the events that need no lock held by another transaction and returns the
+    others in ``outcome.deferred`` (see cdp.services.identity_locks)."""
     rules = rules or identity_rules_load()
     defns = ct.definitions_enabled() if defns is None else defns
     outcome = BatchOutcome(events=len(events))
     if not events:
         return outcome
     events.sort(key=lambda e: (e.at, e.id))
+    # Everything that depends on the message alone is done before any lock is taken.
     for e in events:
         e.ids = message_identifiers(e.payload, rules=rules, source_kind=e.source_kind)
+        e.time_key = time_key(e.at)
+        e.traits = message_traits(e.type, e.payload)
     if rules.link_crm_by_email:
         by_email = _crm_contacts_by_email({v for e in events for t, v in e.ids if t == "email"})
         for e in events:
             extra = [("crm_contact_id", str(by_email[v])) for t, v in e.ids if t == "email" and v in by_email]
             if extra and not any(t == "crm_contact_id" for t, _ in e.ids):
                 e.ids = sorted(set(e.ids) | {extra[0]}, key=lambda i: (rules.rank(i[0]), i[0], i[1]))
-    all_ids = sorted({i for e in events for i in e.ids})
 
     with connection.cursor() as cur:
-        _advisory_lock(cur, set(all_ids))
-        # Owners may move (a merge by another worker) until their profile rows are locked: re-read until stable.
-        for _ in range(20):
-            owners = _owners(cur, all_ids)
-            profiles = _lock_profiles(cur, {pid for _, pid in owners.values()})
-            again = _owners(cur, all_ids)
-            if again == owners:
-                break
-        counts = _type_counts(cur, set(profiles))
+        acquired = acquire_all(cur, events) if wait else acquire_free(cur, events)
+        events, owners, profiles = acquired.events, acquired.owners, acquired.profiles
+        outcome.deferred = acquired.deferred
+        outcome.events = len(events)
+        if not events:
+            return outcome
+        all_ids = sorted({i for e in events for i in e.ids})
+        counts = type_counts(cur, set(profiles))
         graph = BatchGraph(rules=rules, owners={i: pid for i, (_, pid) in owners.items()}, counts=counts)
 
         resolved: list[int | None] = []
@@ -222,10 +151,9 @@ def identity_process_events(*, events: list[EventRow], rules: IdentityRules | No
                 continue
             pid = final(key)
             row = profiles[pid]
-            at = time_key(e.at)
+            at = e.time_key
             event_profile.append((e, pid))
-            traits = message_traits(e.type, e.payload)
-            if traits and traits_apply(row.traits, row.trait_times, traits, at):
+            if e.traits and traits_apply(row.traits, row.trait_times, e.traits, at):
                 row.dirty = True
             if e.type == "group":
                 gid = str(e.payload.get("groupId") or "").strip()
@@ -278,7 +206,7 @@ def identity_process_events(*, events: list[EventRow], rules: IdentityRules | No
                   FROM jsonb_to_recordset(%s::jsonb) AS v(id bigint, merged_into_id bigint, traits jsonb,
                        trait_times jsonb, computed jsonb, computed_state jsonb, account_id bigint)
                 """,
-                [now, now, _json(new_rows)],
+                [now, now, to_json(new_rows)],
             )
         new_ids = set(real.values())
         upd = [
@@ -297,15 +225,15 @@ def identity_process_events(*, events: list[EventRow], rules: IdentityRules | No
                        computed jsonb, computed_state jsonb, account_id bigint)
                  WHERE p.id = v.id
                 """,
-                [now, _json(upd)],
+                [now, to_json(upd)],
             )
         existing_merged = {m: s for m, s in merged_map.items() if m not in new_ids}
         if existing_merged:
             # ``col = ANY(merged)`` next to the join condition gives Postgres an index condition even when its
             # statistics are stale (e.g. analysed while profile_id was still empty), instead of a filtered scan
             # of the whole index.
-            merged_arr = _ints(sorted(existing_merged))
-            pairs = [merged_arr, _ints(existing_merged[m] for m in sorted(existing_merged))]
+            merged_arr = ints(sorted(existing_merged))
+            pairs = [merged_arr, ints(existing_merged[m] for m in sorted(existing_merged))]
             cur.execute(
                 """
                 UPDATE cdp_profile p SET merged_into_id = m.s, updated_at = %s
@@ -350,7 +278,7 @@ def identity_process_events(*, events: list[EventRow], rules: IdentityRules | No
                 UPDATE cdp_identifier i SET profile_id = m.p
                   FROM unnest(%s::bigint[], %s::bigint[]) AS m(id, p) WHERE i.id = m.id
                 """,
-                [_ints(a for a, _ in moved), _ints(b for _, b in moved)],
+                [ints(a for a, _ in moved), ints(b for _, b in moved)],
             )
         created = [(t, v, rid(k)) for (t, v), k in finals.items() if (t, v) not in owners]
         if created:
@@ -360,7 +288,7 @@ def identity_process_events(*, events: list[EventRow], rules: IdentityRules | No
                 SELECT t, v, p, %s FROM jsonb_to_recordset(%s::jsonb) AS q(t text, v text, p bigint)
                 ON CONFLICT (type, value) DO NOTHING
                 """,
-                [now, _json([{"t": t, "v": v, "p": p} for t, v, p in created])],
+                [now, to_json([{"t": t, "v": v, "p": p} for t, v, p in created])],
             )
 
         # --- CRM contact link follows the crm_contact_id identifier ------------------------------------
@@ -374,7 +302,7 @@ def identity_process_events(*, events: list[EventRow], rules: IdentityRules | No
                    AND NOT EXISTS (SELECT 1 FROM cdp_identifier i WHERE i.profile_id = p.id
                                    AND i.type = 'crm_contact_id' AND i.value = p.crm_contact_id::text)
                 """,
-                [_ints(touched)],
+                [ints(touched)],
             )
             cur.execute(
                 """
@@ -383,7 +311,7 @@ def identity_process_events(*, events: list[EventRow], rules: IdentityRules | No
                  WHERE p.id = ANY(%s::bigint[]) AND i.profile_id = p.id AND i.type = 'crm_contact_id'
                    AND i.value ~ '^[0-9]+$' AND p.crm_contact_id IS DISTINCT FROM i.value::bigint
                 """,
-                [_ints(touched)],
+                [ints(touched)],
             )
 
         # --- events ------------------------------------------------------------------------------------
@@ -397,7 +325,7 @@ def identity_process_events(*, events: list[EventRow], rules: IdentityRules | No
                 UPDATE cdp_rawevent e SET profile_id = m.p
                   FROM unnest(%s::bigint[], %s::bigint[]) AS m(id, p) WHERE e.id = m.id {prune}
                 """,
-                [_ints(a for a, _ in changes), _ints(b for _, b in changes), *([received.pop()] if prune else [])],
+                [ints(a for a, _ in changes), ints(b for _, b in changes), *([received.pop()] if prune else [])],
             )
 
     # --- audit ----------------------------------------------------------------------------------------
@@ -409,7 +337,7 @@ def identity_process_events(*, events: list[EventRow], rules: IdentityRules | No
                 SELECT s, m, e, mid, ids, %s
                   FROM jsonb_to_recordset(%s::jsonb) AS v(s bigint, m bigint, e bigint, mid text, ids jsonb)
                 """,
-                [now, _json([{"s": final(m.survivor), "m": rid(m.merged), "e": m.event_id, "mid": m.message_id,
+                [now, to_json([{"s": final(m.survivor), "m": rid(m.merged), "e": m.event_id, "mid": m.message_id,
                               "ids": [list(i) for i in m.identifiers]} for m in graph.merges])],
             )
     if graph.refusals:
@@ -444,7 +372,7 @@ def _accounts_upsert(cur, updates: dict[str, list[tuple[str, dict]]]) -> dict[st
     rows = []
     for gid, aid, traits, times in cur.fetchall():
         ids[gid] = aid
-        traits, times = _j(traits), _j(times)
+        traits, times = from_json(traits), from_json(times)
         changed = False
         for at, new in updates[gid]:  # in event time order
             changed = traits_apply(traits, times, new, at) or changed
@@ -456,55 +384,104 @@ def _accounts_upsert(cur, updates: dict[str, list[tuple[str, dict]]]) -> dict[st
             UPDATE cdp_account a SET traits = v.traits, trait_times = v.trait_times
               FROM jsonb_to_recordset(%s::jsonb) AS v(id bigint, traits jsonb, trait_times jsonb) WHERE a.id = v.id
             """,
-            [_json(rows)],
+            [to_json(rows)],
         )
     return ids
 
 
-def _events_of_batch(batch_id: int, source_kind: str) -> list[EventRow]:
-    """The batch's events; payloads decoded with orjson (the hot path of a batch)."""
+def _events_of_batch(batch_id: int, source_kind: str, received_at: datetime) -> list[EventRow]:
+    """The batch's events; payloads decoded with orjson (the hot path of a batch). A batch's events share its
+    ``received_at``: naming it reads only that day's partition."""
     with connection.cursor() as cur:
         cur.execute(
-            'SELECT id, type, message_id, "timestamp", payload::text, profile_id, received_at '
-            "FROM cdp_rawevent WHERE batch_id = %s",
-            [batch_id],
+            'SELECT id, type, message_id, "timestamp", payload::text, profile_id '
+            "FROM cdp_rawevent WHERE batch_id = %s AND received_at = %s",
+            [batch_id, received_at],
         )
-        return [EventRow(i, t, m, at, orjson.loads(p), pid, source_kind, received_at=r)
-                for i, t, m, at, p, pid, r in cur.fetchall()]
+        return [EventRow(i, t, m, at, orjson.loads(p), pid, source_kind, received_at=received_at)
+                for i, t, m, at, p, pid in cur.fetchall()]
 
 
 def identity_batch_process(*, batch_id: int, max_attempts: int = 6) -> BatchOutcome | None:
-    """Resolve one ingest batch in one transaction and mark it processed; None if unknown or already processed.
+    """Resolve one ingest batch and mark it processed; None if unknown or already processed.
 
-    A deadlock between two workers whose batches overlap (Postgres aborts one of them) is retried from scratch.
+    First pass: everything no other worker holds, without waiting. Second pass, only if something was deferred:
+    the rest, waiting for the locks. A deadlock between two workers whose batches overlap (Postgres aborts one of
+    them) is retried from scratch.
     """
-    for attempt in range(max_attempts):
-        try:
-            with transaction.atomic():
-                outcome = _batch_process_locked(batch_id)
-            break
-        except OperationalError as exc:
-            if not isinstance(exc.__cause__, DeadlockDetected) or attempt == max_attempts - 1:
-                raise
-    else:  # pragma: no cover - the loop either breaks or raises
+    # Rules and definitions are read before the transaction: they are configuration, not locked state.
+    rules, defns = identity_rules_load(), ct.definitions_enabled()
+    first = _in_transaction(lambda: _batch_process_locked(batch_id, rules=rules, defns=defns), max_attempts)
+    if first is None:
         return None
-    if outcome and outcome.touched_profiles:
+    outcomes = [first]
+    if first.deferred:
+        second = _in_transaction(
+            lambda: _batch_process_locked(batch_id, rules=rules, defns=defns, events=first.deferred), max_attempts)
+        if second is not None:
+            outcomes.append(second)
+    outcome = _combined(outcomes)
+    if outcome.touched_profiles:
         for listener in profiles_changed_listeners():
             listener(outcome.touched_profiles)
     return outcome
 
 
-def _batch_process_locked(batch_id: int) -> BatchOutcome | None:
+def _in_transaction(work, max_attempts: int):
+    for attempt in range(max_attempts):
+        try:
+            with transaction.atomic():
+                _commit_without_waiting_for_disk()
+                return work()
+        except OperationalError as exc:
+            if not isinstance(exc.__cause__, DeadlockDetected) or attempt == max_attempts - 1:
+                raise
+    return None  # pragma: no cover - the loop either returns or raises
+
+
+def _combined(outcomes: list[BatchOutcome]) -> BatchOutcome:
+    total = BatchOutcome()
+    for o in outcomes:
+        total.events += o.events
+        total.profiles_created += o.profiles_created
+        total.merges += o.merges
+        total.refusals += o.refusals
+        total.touched_profiles = sorted(set(total.touched_profiles) | set(o.touched_profiles))
+        total.new_profiles += o.new_profiles
+    return total
+
+
+def _commit_without_waiting_for_disk() -> None:
+    """Asynchronous commit for this transaction only: its locks are released without waiting for the WAL flush.
+
+    Safe because everything written here is derived from stored events and committed atomically with the
+    batch's ``processed_at``: if a server crash loses the last few such commits, their batches are simply
+    unprocessed again and the sweep re-queues them (the events themselves were committed durably at ingest).
+    """
+    with connection.cursor() as cur:
+        cur.execute("SET LOCAL synchronous_commit TO off")
+
+
+def _batch_process_locked(batch_id: int, *, rules: IdentityRules, defns: list,
+                          events: list[EventRow] | None = None) -> BatchOutcome | None:
+    """One pass over a batch under its row lock: the first (``events`` None) takes what is free and may defer
+    events; the second resolves the deferred ``events``, waiting for their locks. The batch is marked processed
+    by the pass that leaves nothing deferred."""
     from cdp.models import IngestBatch
 
     # Lock the batch row only: locking the joined source row too would serialize every batch of a source.
     batch = IngestBatch.objects.select_for_update(of=("self",)).select_related("source").filter(pk=batch_id).first()
     if batch is None or batch.processed_at is not None:
         return None
-    outcome = identity_process_events(events=_events_of_batch(batch_id, batch.source.kind))
+    if events is None:
+        events = _events_of_batch(batch_id, batch.source.kind, batch.received_at)
+        outcome = identity_process_events(events=events, rules=rules, defns=defns, wait=False)
+    else:
+        outcome = identity_process_events(events=events, rules=rules, defns=defns, wait=True)
     if outcome.new_profiles and (batch.source.settings or {}).get("create_crm_lead"):
         from cdp.services.identity_crm import crm_leads_create
 
         crm_leads_create(source=batch.source, profile_ids=outcome.new_profiles)
-    IngestBatch.objects.filter(pk=batch_id).update(processed_at=timezone.now(), attempts=F("attempts") + 1)
+    if not outcome.deferred:
+        IngestBatch.objects.filter(pk=batch_id).update(processed_at=timezone.now(), attempts=F("attempts") + 1)
     return outcome

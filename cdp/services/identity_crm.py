@@ -9,7 +9,7 @@ from django.db import connection
 from django.utils import timezone
 
 from cdp.models import Identifier, Profile, Source
-from cdp.services.identity import _advisory_lock
+from cdp.services.identity_locks import advisory_lock
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def crm_leads_create(*, source: Source, profile_ids: list[int]) -> list[int]:
             log.warning("CRM lead for profile %s not created: %s", profile.pk, exc)
             continue
         with connection.cursor() as cur:
-            _advisory_lock(cur, {("crm_contact_id", str(contact.pk))})
+            advisory_lock(cur, {("crm_contact_id", str(contact.pk))})
         Identifier.objects.create(type="crm_contact_id", value=str(contact.pk), profile=profile)
         Profile.objects.filter(pk=profile.pk).update(crm_contact_id=contact.pk, updated_at=timezone.now())
         created.append(contact.pk)

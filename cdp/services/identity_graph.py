@@ -92,7 +92,9 @@ class BatchGraph:
 
         A type can only break a limit if identifiers of it are added or several parts are joined: the total
         must exceed both the limit and what the largest part already holds."""
-        added = Counter(t for t, _ in new_ids)
+        added: dict[str, int] = {}
+        for t, _ in new_ids:
+            added[t] = added.get(t, 0) + 1
         types = set(added)
         if len(parts) > 1:
             for p in parts:
@@ -102,7 +104,7 @@ class BatchGraph:
             if limit is None:
                 continue
             sizes = [self.nodes[p].counts[type_] for p in parts]
-            total = added[type_] + sum(sizes)
+            total = added.get(type_, 0) + sum(sizes)
             if total > limit and total > max(sizes or [0]):
                 return f"{type_} limit {limit}: would hold {total}"
         return None

@@ -43,6 +43,15 @@ class IdentityRules:
         return int(value) if value not in (None, "") else None
 
     def is_blocked(self, type_: str, value: str) -> bool:
+        """Whether (type, value) is a blocked value; remembered per rules object (one batch sees repeats)."""
+        cache = self.__dict__.setdefault("_blocked", {})
+        key = (type_, value)
+        hit = cache.get(key)
+        if hit is None:
+            hit = cache[key] = self._is_blocked(type_, value)
+        return hit
+
+    def _is_blocked(self, type_: str, value: str) -> bool:
         low = value.strip().lower()
         if low in self.blocked_exact.get("", ()) or low in self.blocked_exact.get(type_, ()):
             return True
@@ -50,6 +59,10 @@ class IdentityRules:
             if (not t or t == type_) and rx.search(value):
                 return True
         return False
+
+    def sort_key(self, ident: Ident) -> tuple[int, str, str]:
+        """Identifiers sort by type priority (highest first), then type and value."""
+        return self.rank(ident[0]), ident[0], ident[1]
 
 
 def identity_rules_load() -> IdentityRules:
@@ -167,11 +180,9 @@ def message_identifiers(message: dict[str, Any], *, rules: IdentityRules, source
             if value:
                 found.append((type_, value))
     result: list[Ident] = []
-    seen: set[Ident] = set()
-    for ident in found:
-        if ident in seen or rules.is_blocked(*ident):
-            continue
-        seen.add(ident)
-        result.append(ident)
-    result.sort(key=lambda i: (rules.rank(i[0]), i[0], i[1]))
+    for ident in found:  # a handful: a list is the cheapest set
+        if ident not in result and not rules.is_blocked(*ident):
+            result.append(ident)
+    if len(result) > 1:
+        result.sort(key=rules.sort_key)
     return result

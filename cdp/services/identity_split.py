@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from cdp.models import Identifier, IdentifierSplit, Profile, RawEvent
 from cdp.services import computed_traits as ct
-from cdp.services.identity import _advisory_lock
+from cdp.services.identity_locks import advisory_lock
 from cdp.services.identity_rules import identity_rules_load, message_identifiers
 from cdp.services.traits import message_traits, time_key, traits_apply
 
@@ -46,7 +46,7 @@ def identifier_split(*, identifier_id: int, by=None) -> IdentifierSplit:
     with transaction.atomic():
         ident = Identifier.objects.get(pk=identifier_id)
         with connection.cursor() as cur:
-            _advisory_lock(cur, {(ident.type, ident.value)})
+            advisory_lock(cur, {(ident.type, ident.value)})
         ident = Identifier.objects.select_related("profile").get(pk=identifier_id)
         old = Profile.objects.select_for_update().get(pk=ident.profile_id)
         remaining = set(Identifier.objects.filter(profile=old).exclude(pk=ident.pk).values_list("type", "value"))

@@ -11,8 +11,11 @@ SKIPPED = frozenset()
 
 
 def time_key(at: datetime) -> str:
-    """A sortable string for an aware datetime (UTC, fixed width), stored in ``trait_times``."""
-    return at.astimezone(UTC).strftime(TIME_FORMAT)
+    """A sortable string for an aware datetime (UTC, fixed width, the ``TIME_FORMAT``), stored in
+    ``trait_times``. ``isoformat`` is the cheap way to it (this runs for every event)."""
+    if at.utcoffset():
+        at = at.astimezone(UTC)
+    return at.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def traits_apply(traits: dict[str, Any], times: dict[str, str], new: dict[str, Any], at: str) -> bool:
