@@ -25,6 +25,7 @@ from psycopg.errors import DeadlockDetected
 from cdp.extensions import profiles_changed_listeners
 from cdp.models import RefusedMerge
 from cdp.services import computed_traits as ct
+from cdp.services.identity_crm import crm_links_follow, is_crm_merge
 from cdp.services.identity_graph import BatchGraph
 from cdp.services.identity_locks import (
     ProfileRow,
@@ -111,8 +112,9 @@ def identity_process_events(*, events: list[EventRow], rules: IdentityRules | No
 
         resolved: list[int | None] = []
         for e in events:
-            resolved.append(graph.resolve(e.ids, event_id=e.id, message_id=e.message_id,
-                                          explicit=e.type == "alias"))
+            # alias and the CRM's merge of two contacts state identity explicitly: no limit refuses them.
+            explicit = e.type == "alias" or is_crm_merge(source_kind=e.source_kind, message=e.payload)
+            resolved.append(graph.resolve(e.ids, event_id=e.id, message_id=e.message_id, explicit=explicit))
 
         # --- allocate real ids for the new profiles ----------------------------------------------------
         temp = graph.new_profiles()
@@ -295,24 +297,7 @@ def identity_process_events(*, events: list[EventRow], rules: IdentityRules | No
         touched = sorted(set(profiles))
         if any(t == "crm_contact_id" for t, _ in all_ids) or any(
                 profiles[m].crm_contact_id for m in existing_merged):
-            cur.execute(
-                """
-                UPDATE cdp_profile p SET crm_contact_id = NULL
-                 WHERE p.id = ANY(%s::bigint[]) AND p.crm_contact_id IS NOT NULL
-                   AND NOT EXISTS (SELECT 1 FROM cdp_identifier i WHERE i.profile_id = p.id
-                                   AND i.type = 'crm_contact_id' AND i.value = p.crm_contact_id::text)
-                """,
-                [ints(touched)],
-            )
-            cur.execute(
-                """
-                UPDATE cdp_profile p SET crm_contact_id = i.value::bigint
-                  FROM cdp_identifier i
-                 WHERE p.id = ANY(%s::bigint[]) AND i.profile_id = p.id AND i.type = 'crm_contact_id'
-                   AND i.value ~ '^[0-9]+$' AND p.crm_contact_id IS DISTINCT FROM i.value::bigint
-                """,
-                [ints(touched)],
-            )
+            crm_links_follow(cur, touched)
 
         # --- events ------------------------------------------------------------------------------------
         changes = [(e.id, pid) for e, pid in event_profile if e.profile_id != pid]

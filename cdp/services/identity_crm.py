@@ -9,9 +9,47 @@ from django.db import connection
 from django.utils import timezone
 
 from cdp.models import Identifier, Profile, Source
-from cdp.services.identity_locks import advisory_lock
+from cdp.services.identity_locks import advisory_lock, ints
 
 log = logging.getLogger(__name__)
+
+# The CRM's own statement that two contacts are one person: merges their profiles whatever the limits say.
+CRM_MERGE_EVENT = "CRM Contacts Merged"
+
+
+def is_crm_merge(*, source_kind: str, message: dict) -> bool:
+    return source_kind == "crm" and message.get("type") == "track" and message.get("event") == CRM_MERGE_EVENT
+
+
+def crm_links_follow(cur, profile_ids: list[int]) -> None:
+    """Point each of ``profile_ids`` at the CRM contact of its crm_contact_id identifiers: the one that still
+    exists (after a CRM merge the other contact is gone), the most recently linked among several; none if it
+    holds none. Caller holds the profiles' row locks."""
+    from crm.models import Contact
+
+    cur.execute(
+        """
+        UPDATE cdp_profile p SET crm_contact_id = NULL
+         WHERE p.id = ANY(%s::bigint[]) AND p.crm_contact_id IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM cdp_identifier i WHERE i.profile_id = p.id
+                           AND i.type = 'crm_contact_id' AND i.value = p.crm_contact_id::text)
+        """,
+        [ints(profile_ids)],
+    )
+    cur.execute(
+        f"""
+        WITH wanted AS (
+            SELECT DISTINCT ON (i.profile_id) i.profile_id AS pid, i.value::bigint AS contact_id
+              FROM cdp_identifier i
+             WHERE i.profile_id = ANY(%s::bigint[]) AND i.type = 'crm_contact_id' AND i.value ~ '^[0-9]{{1,18}}$'
+             ORDER BY i.profile_id,
+                      EXISTS (SELECT 1 FROM {Contact._meta.db_table} c WHERE c.id = i.value::bigint) DESC, i.id DESC
+        )
+        UPDATE cdp_profile p SET crm_contact_id = w.contact_id
+          FROM wanted w WHERE p.id = w.pid AND p.crm_contact_id IS DISTINCT FROM w.contact_id
+        """,
+        [ints(profile_ids)],
+    )
 
 
 def crm_leads_create(*, source: Source, profile_ids: list[int]) -> list[int]:

@@ -163,6 +163,8 @@ def _merge_message(survivor: Contact, other_id: int, choices: dict[str, str]) ->
         "properties": {"crmContactId": survivor.pk, "mergedCrmContactId": other_id,
                        "previousAnonymousId": f"crm-contact-{other_id}", "fieldChoices": choices},
         "context": {"externalIds": ids, "library": {"name": "crm"}},
+        # Not later than the identify that follows (which names both contacts too): the merge comes first.
+        "timestamp": identify["timestamp"],
     }
     return [merged, identify]
 

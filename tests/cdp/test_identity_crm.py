@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from cdp.models import IdentitySettings, IngestBatch, Profile
+from cdp.models import IdentitySettings, IngestBatch, Profile, ProfileMerge, RefusedMerge
 from cdp.services.crm_outbox import crm_outbox_drain
 from cdp.services.identity_rules import identity_rules_load
 from cdp.services.processing import batch_process
 from crm.models import Contact
 from crm.services.contacts import contact_create
+from crm.services.merge import contact_merge
 from tests.cdp.identity_support import ingest, msg, profile_of, source
 
 pytestmark = pytest.mark.django_db
@@ -44,6 +45,31 @@ def test_merge_moves_the_crm_link_to_the_survivor():
     assert survivor.crm_contact_id == contact.pk
     assert Profile.objects.get(pk=crm_profile.pk).merged_into_id == survivor.pk
     assert Profile.objects.get(pk=crm_profile.pk).crm_contact_id is None
+
+
+def test_crm_contact_merge_merges_their_profiles_and_links_the_surviving_contact():
+    ann = contact_create(actor=None, first_name="Ann", emails=["ann@x.no"])
+    dup = contact_create(actor=None, first_name="Ann B", emails=["ann.b@x.no"])
+    crm_outbox_drain()
+    _process_all()
+    # Each contact's person also browsed the website, identified by the contact's email.
+    ingest(source(), [msg("identify", minute=1, anonymousId="web-ann", traits={"email": "ann@x.no"}),
+                      msg("identify", minute=2, anonymousId="web-dup", traits={"email": "ann.b@x.no"})])
+    first, second = profile_of("crm_contact_id", str(ann.pk)), profile_of("crm_contact_id", str(dup.pk))
+    assert first.pk != second.pk
+
+    contact_merge(survivor=Contact.objects.get(pk=ann.pk), other=Contact.objects.get(pk=dup.pk),
+                  field_choices={}, actor=None)
+    crm_outbox_drain()
+    _process_all()
+
+    merged = profile_of("crm_contact_id", str(ann.pk))
+    assert profile_of("crm_contact_id", str(dup.pk)).pk == merged.pk
+    assert profile_of("anonymous_id", "web-dup").pk == merged.pk
+    assert merged.crm_contact_id == ann.pk
+    assert not RefusedMerge.objects.exists()
+    assert Profile.objects.filter(merged_into__isnull=True).count() == 1
+    assert ProfileMerge.objects.filter(survivor=merged).exists()
 
 
 def test_link_by_email_rule():
