@@ -1,7 +1,8 @@
 """Benchmark of the contact list, search and filters at 100,000 contacts, and of a 100,000-row CSV import.
 
 Creates a fresh database ``<name of DATABASE_URL's database>_bench_contacts`` on the same server (dropped
-first if it exists; DATABASE_URL itself is never written to), migrates it and loads, set-based with COPY,
+first if it exists, unless ``--reuse`` finds it already holding the data; DATABASE_URL itself is never written
+to), migrates it and loads, set-based with COPY,
 10,000 companies and 100,000 contacts with emails, phones, tags and owners (20 reps in 4 teams, an admin).
 Then it prints, for an admin, a rep and a team manager, the server time (median and max of several runs
 through Django's test client: the whole request in-process, no network), the part of it spent in the
@@ -12,7 +13,10 @@ return at once) and the job itself, run in-process as the worker would run it. T
 ``SELECT count(*)`` over all contacts, measured in the same run ("x base": a page's time in baselines).
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/x .venv/bin/python bench/crm_contacts.py [--runs 7]
-        [--contacts 100000] [--companies 10000] [--import-rows 100000] [--skip-import] [--keep]
+        [--contacts 100000] [--companies 10000] [--import-rows 100000] [--skip-import] [--keep] [--reuse]
+
+``--keep --skip-import`` leaves the loaded database behind unchanged (for EXPLAIN with psql); a later run with
+``--reuse`` migrates it and measures again without loading.
 
 Without DATABASE_URL the embedded Postgres under var/ is used (a database of its server, not ``crmcdp``).
 """
@@ -71,18 +75,33 @@ def _database_urls() -> tuple[str, str, str]:
     return admin_url, bench_url, bench
 
 
-def _fresh_database() -> str:
+def _loaded_contacts(url: str) -> int:
+    """Contacts in an existing bench database; 0 when it does not exist or holds no contacts table yet."""
+    import psycopg
+
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            return conn.execute("SELECT count(*) FROM crm_contact").fetchone()[0]
+    except psycopg.Error:
+        return 0
+
+
+def _fresh_database(*, reuse_contacts: int | None) -> tuple[str, bool]:
+    """(URL of the bench database, whether it already holds ``reuse_contacts`` contacts and is kept as is)."""
     import psycopg
 
     admin_url, bench_url, bench = _database_urls()
+    if reuse_contacts is not None and _loaded_contacts(bench_url) == reuse_contacts:
+        return bench_url, True
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{bench}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{bench}"')
-    return bench_url
+    return bench_url, False
 
 
-def _setup(args) -> None:
-    os.environ["DATABASE_URL"] = _fresh_database()
+def _setup(args) -> bool:
+    """Point Django at the bench database and migrate it; True when it already holds the data (``--reuse``)."""
+    os.environ["DATABASE_URL"], reused = _fresh_database(reuse_contacts=args.contacts if args.reuse else None)
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings_test"
     os.environ["MEDIA_ROOT"] = tempfile.mkdtemp(prefix="crm-bench-media-")
     import django
@@ -92,7 +111,8 @@ def _setup(args) -> None:
 
     started = time.perf_counter()
     call_command("migrate", verbosity=0)
-    print(f"migrated a fresh database in {time.perf_counter() - started:.1f} s")
+    print(f"migrated {'the reused' if reused else 'a fresh'} database in {time.perf_counter() - started:.1f} s")
+    return reused
 
 
 def load(*, n_contacts: int, n_companies: int) -> dict:
@@ -109,7 +129,7 @@ def load(*, n_contacts: int, n_companies: int) -> dict:
     rng = random.Random(42)
     started = time.perf_counter()
     sales = Group.objects.get_or_create(name="Sales")[0]
-    admin = User.objects.create(username="bench-admin", is_superuser=True, is_staff=True, first_name="Ada")
+    User.objects.create(username="bench-admin", is_superuser=True, is_staff=True, first_name="Ada")
     reps = []
     for i in range(20):
         rep = User.objects.create(username=f"rep{i}", first_name=rng.choice(FIRST), last_name=rng.choice(LAST),
@@ -166,9 +186,20 @@ def load(*, n_contacts: int, n_companies: int) -> dict:
         cursor.execute("ANALYZE")
     print(f"loaded {n_companies:,} companies, {n_contacts:,} contacts (+emails, phones, tags, owners) "
           f"in {time.perf_counter() - started:.1f} s")
-    sample = rows[n_contacts // 2][1]
-    return {"admin": admin, "rep": reps[3], "manager": reps[0], "email_fragment": sample.split("@")[0][-9:],
-            "company_word": "Falke"}
+    return loaded_facts(n_contacts=n_contacts)
+
+
+def loaded_facts(*, n_contacts: int) -> dict:
+    """The users and search words of the runs, read back from the loaded data (so ``--reuse`` finds them too)."""
+    from django.contrib.auth import get_user_model
+
+    from crm.models import Contact
+
+    User = get_user_model()
+    users = {u.username: u for u in User.objects.filter(username__in=["bench-admin", "rep0", "rep3"])}
+    sample = Contact.objects.filter(pk__lte=n_contacts).order_by("id").values_list("email", flat=True)[n_contacts // 2]
+    return {"admin": users["bench-admin"], "rep": users["rep3"], "manager": users["rep0"],
+            "email_fragment": sample.split("@")[0][-9:], "company_word": "Falke"}
 
 
 def _result_count(html: str) -> str:
@@ -231,6 +262,9 @@ def run_pages(facts: dict, runs: int) -> None:
     started = time.perf_counter()
     scan = duplicates_scan()
     print(f"\nduplicates scan (worker task, set-based): {scan.pairs:,} pairs in {time.perf_counter() - started:.2f} s")
+    with connection.cursor() as cursor:
+        # As autovacuum soon would: the scan rewrote the candidates (over those of earlier runs with --reuse).
+        cursor.execute("ANALYZE crm_duplicatecandidate")
     print(f"baseline: SELECT count(*) FROM crm_contact = {baseline:.1f} ms\n")
     header = (f"{'user':<8} {'scenario':<34} {'median ms':>10} {'max ms':>8} {'db ms':>7} {'x base':>7} "
               f"{'queries':>8}  result")
@@ -319,9 +353,16 @@ def main() -> None:
     parser.add_argument("--import-rows", type=int, default=100_000)
     parser.add_argument("--skip-import", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
+    parser.add_argument("--reuse", action="store_true",
+                        help="skip the load when the bench database already holds --contacts contacts")
     args = parser.parse_args()
-    _setup(args)
-    facts = load(n_contacts=args.contacts, n_companies=args.companies)
+    if args.reuse and not args.skip_import:
+        parser.error("--reuse needs --skip-import (the import changes the data a later run would reuse)")
+    if _setup(args):
+        print("reusing the loaded bench database")
+        facts = loaded_facts(n_contacts=args.contacts)
+    else:
+        facts = load(n_contacts=args.contacts, n_companies=args.companies)
     run_pages(facts, args.runs)
     if not args.skip_import:
         run_import(facts, args.import_rows, args.contacts)

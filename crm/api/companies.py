@@ -6,13 +6,12 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError
 from django_filters import rest_framework as filters
 from rest_framework import serializers, status, viewsets
-from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
 
 from crm.api.common_sales import AdminWritesOnly, service_errors
-from crm.api.contacts import apply_custom_filter
+from crm.api.contacts import FieldOrderingFilter, apply_custom_filter
 from crm.models import Company, CustomFieldDefinition, SavedView, Team
-from crm.selectors.companies import companies_search, companies_visible_to
+from crm.selectors.companies import COMPANY_ORDERING_FIELDS, companies_search, companies_visible_to
 from crm.services.companies import company_create, company_delete, company_update
 from crm.services.saved_views import saved_view_delete, saved_view_save
 
@@ -60,10 +59,10 @@ class CompanyViewSet(viewsets.ModelViewSet):
     """Companies the caller may see. Writes are checked against the caller's edit rights (403 otherwise)."""
 
     serializer_class = CompanySerializer
-    filter_backends = [filters.DjangoFilterBackend, OrderingFilter]
+    filter_backends = [filters.DjangoFilterBackend, FieldOrderingFilter]
     filterset_class = CompanyFilter
-    ordering_fields = ["name", "domain", "industry", "size", "created_at", "updated_at"]
-    ordering = ["name", "id"]
+    ordering_fields = COMPANY_ORDERING_FIELDS
+    ordering = ["name"]
 
     def get_queryset(self):
         return companies_visible_to(self.request.user)

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from crm.api.common_sales import service_errors
 from crm.models import Company, Contact, ContactEmail, ContactPhone, CustomFieldDefinition, LifecycleChange, Team
 from crm.selectors.companies import companies_visible_to
-from crm.selectors.contacts import contacts_search, contacts_visible_to
+from crm.selectors.contacts import CONTACT_ORDERING_FIELDS, contacts_search, contacts_visible_to, order_from_fields
 from crm.selectors.custom_fields import custom_filter_q
 from crm.services.contacts import contact_create, contact_delete, contact_update
 
@@ -72,7 +72,7 @@ class LifecycleChangeSerializer(serializers.ModelSerializer):
 
 
 class ContactFilter(filters.FilterSet):
-    search = filters.CharFilter(method="filter_search", label="Search name, emails, phones and company name")
+    # ``search`` is applied with the ordering, by ContactSearchOrderingFilter.
     tag = filters.CharFilter(method="filter_tag", label="Has this tag")
     custom = filters.CharFilter(method="filter_custom",
                                 label="Custom field filters: key:value, several separated by commas")
@@ -82,9 +82,6 @@ class ContactFilter(filters.FilterSet):
     class Meta:
         model = Contact
         fields = ["owner", "team", "company", "lifecycle_stage", "lead_source", "email"]
-
-    def filter_search(self, queryset, name, value):
-        return contacts_search(queryset, value)
 
     def filter_tag(self, queryset, name, value):
         return queryset.filter(tags__contains=[value.strip().lower()])
@@ -111,14 +108,40 @@ def apply_custom_filter(queryset, object_type: str, value: str):
     return queryset.filter(q)
 
 
+class FieldOrderingFilter(OrderingFilter):
+    """DRF's ``ordering`` parameter, validated as DRF does, sorted by what the view's ``ordering_fields`` (a dict:
+    field → sort keys) give each field, ending with ``id`` (``order_from_fields``): the list pages' sorts, with
+    their indexes."""
+
+    def order(self, request, queryset, view) -> list:
+        return order_from_fields(view.ordering_fields, self.get_ordering(request, queryset, view) or [])
+
+    def filter_queryset(self, request, queryset, view):
+        return queryset.order_by(*self.order(request, queryset, view))
+
+
+class ContactSearchOrderingFilter(FieldOrderingFilter):
+    """``search`` and ``ordering`` in one step: how the matches of a search are best sorted depends on how many
+    there are (``contacts_search``). Runs after the other filters, so that the search counts only what they keep."""
+
+    def filter_queryset(self, request, queryset, view):
+        return contacts_search(queryset, request.query_params.get("search", ""),
+                               order=self.order(request, queryset, view))
+
+    def get_schema_operation_parameters(self, view):
+        search = {"name": "search", "required": False, "in": "query", "schema": {"type": "string"},
+                  "description": "Search name, emails, phones and company name"}
+        return [search, *super().get_schema_operation_parameters(view)]
+
+
 class ContactViewSet(viewsets.ModelViewSet):
     """Contacts the caller may see. Writes are checked against the caller's edit rights (403 otherwise)."""
 
     serializer_class = ContactSerializer
-    filter_backends = [filters.DjangoFilterBackend, OrderingFilter]
+    filter_backends = [filters.DjangoFilterBackend, ContactSearchOrderingFilter]
     filterset_class = ContactFilter
-    ordering_fields = ["last_name", "first_name", "email", "lifecycle_stage", "created_at", "updated_at"]
-    ordering = ["last_name", "first_name", "id"]
+    ordering_fields = CONTACT_ORDERING_FIELDS
+    ordering = ["last_name"]
 
     def get_queryset(self):
         return (

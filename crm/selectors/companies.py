@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, QuerySet
+from django.db.models import Count, F, QuerySet
 from django.db.models.functions import Lower
 
 from crm.models import Company, Contact, CustomFieldDefinition
@@ -29,6 +29,17 @@ COMPANY_SORTS: dict[str, tuple] = {
     "-updated": ("-updated_at", "-id"),
 }
 DEFAULT_COMPANY_SORT = "name"
+
+# The API's ``ordering`` fields and what each sorts by (see ``order_from_fields``): the name case-insensitively,
+# as on the list page, so that it walks the page's name index.
+COMPANY_ORDERING_FIELDS: dict[str, tuple] = {
+    "name": (Lower("name"),),
+    "domain": (F("domain"),),
+    "industry": (F("industry"),),
+    "size": (F("size"),),
+    "created_at": (F("created_at"),),
+    "updated_at": (F("updated_at"),),
+}
 
 
 def companies_visible_to(user: AbstractBaseUser) -> QuerySet[Company]:

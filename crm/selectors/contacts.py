@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import operator
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import reduce
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.postgres.fields import ArrayField
@@ -30,6 +33,31 @@ CONTACT_SORTS: dict[str, tuple] = {
 }
 DEFAULT_CONTACT_SORT = "name"
 
+# The API's ``ordering`` fields and what each sorts by: names case-insensitively, as on the list page, so that
+# ``last_name`` walks the page's name index (``order_from_fields`` adds the final ``id``).
+CONTACT_ORDERING_FIELDS: dict[str, tuple] = {
+    "last_name": (Lower("last_name"), Lower("first_name")),
+    "first_name": (Lower("first_name"), Lower("last_name")),
+    "email": (F("email"),),
+    "lifecycle_stage": (F("lifecycle_stage"),),
+    "created_at": (F("created_at"),),
+    "updated_at": (F("updated_at"),),
+}
+
+
+def order_from_fields(fields: dict[str, tuple], terms: Sequence[str]) -> list[OrderBy]:
+    """``ordering`` terms (``field`` or ``-field``, keys of ``fields``) as an order that ends with ``id`` in the
+    first term's direction: total (stable pages), and shaped like the list pages' sorts, whose indexes end so."""
+    order: list[OrderBy] = []
+    seen = set()
+    for term in terms:
+        for expression in fields[term.lstrip("-")]:
+            if expression not in seen:
+                seen.add(expression)
+                order.append(OrderBy(expression, descending=term.startswith("-")))
+    order.append(OrderBy(F("id"), descending=bool(terms) and terms[0].startswith("-")))
+    return order
+
 
 def contacts_visible_to(user: AbstractBaseUser) -> QuerySet[Contact]:
     return scope(Contact.objects.all(), visible_q(user))
@@ -50,15 +78,50 @@ def _digits(text: str) -> str:
 _PHONE_LIKE = re.compile(r"^\+?[\d\s().\-/]+$")
 
 
+class _IdIsAny(Func):
+    """``<id> = ANY(<array>)``: one array parameter instead of an IN list of as many parameters."""
+
+    arg_joiner = " = ANY("
+    template = "%(expressions)s)"
+    output_field = BooleanField()
+
+
+def _is_any(column: str, ids: list[int]) -> Q:
+    return Q(_IdIsAny(F(column), Value(ids, output_field=ArrayField(BigIntegerField()))))
+
+
 @dataclass(frozen=True)
 class ContactSearchPlan:
-    """How to find contacts for a query: a condition on the contact row, plus contact ids found elsewhere."""
+    """How to find contacts for a query: conditions on the contact row, each index-backed on its own; a contact
+    matches when any of them holds."""
 
-    own: Q
-    others: tuple[QuerySet, ...] = ()
+    parts: tuple[Q, ...]
+
+    @property
+    def condition(self) -> Q:
+        return reduce(operator.or_, self.parts)
 
 
 SEARCH_MAX_COMPANIES = 5000
+SEARCH_MAX_LINKED_IDS = 5000
+
+
+def _or_linked(own: Q, rows: QuerySet) -> Q:
+    """``own`` or belonging to one of ``rows`` (emails or phones): one part of the plan, answered by one bitmap,
+    as these are mostly the same people (the first phone is in ``search_text`` too).
+
+    The ids of ``rows`` are fetched and handed over as one constant array: Postgres answers
+    ``id = ANY(<constant>)`` from the primary key inside a bitmap scan, and as a filter it hashes the array. A
+    subquery (a hashed subplan) rules out the bitmap scan, and ``ANY(ARRAY(<subquery>))`` is searched linearly
+    for every row a filter sees. Past ``SEARCH_MAX_LINKED_IDS`` (a fragment of nearly every address) the
+    subquery it is.
+    """
+    ids = list(rows.values_list("contact_id", flat=True).order_by()[: SEARCH_MAX_LINKED_IDS + 1])
+    if not ids:
+        return own
+    if len(ids) > SEARCH_MAX_LINKED_IDS:
+        return own | Q(pk__in=rows.values("contact_id"))
+    return own | _is_any("id", sorted(set(ids)))
 
 
 def contact_search_plan(query: str) -> ContactSearchPlan | None:
@@ -70,17 +133,20 @@ def contact_search_plan(query: str) -> ContactSearchPlan | None:
       contact's emails or in its company's name (their own trigram indexes);
     - words shorter than three letters cannot use a trigram index: they narrow the other words' matches, or,
       alone, match the start of the first or last name (``text_pattern_ops`` indexes).
+
+    Companies, emails and phones are looked up first (one query each) and become conditions on the contact's
+    ``company_id`` / ``id``, so that the whole search is one condition on the contact row.
     """
     query = " ".join(query.split())[:200]
     if not query:
         return None
     digits = _digits(query)
     if _PHONE_LIKE.match(query) and len(digits) >= 4:
-        return ContactSearchPlan(Q(search_text__contains=digits),
-                                 (ContactPhone.objects.filter(number__contains=digits).values("contact_id"),))
+        phones = ContactPhone.objects.filter(number__contains=digits)
+        return ContactSearchPlan((_or_linked(Q(search_text__contains=digits), phones),))
     words = query.upper().split()[:6]
     if not any(len(w) >= 3 for w in words):
-        return ContactSearchPlan(Q(search_text__startswith=words[0]) | Q(last_name__istartswith=words[0]))
+        return ContactSearchPlan((Q(search_text__startswith=words[0]) | Q(last_name__istartswith=words[0]),))
     own = Q()
     for word in words:
         if len(word) >= 3:
@@ -88,65 +154,54 @@ def contact_search_plan(query: str) -> ContactSearchPlan | None:
         else:  # a plain position test, so the planner never tries a trigram scan for it
             own &= Q(GreaterThan(StrIndex("search_text", Value(word)), 0))
     phrase = query.lower()
+    if " " not in phrase:
+        # The primary email is in ``search_text`` (matched by ``own`` above): only the others are looked up, so
+        # that a name fragment, which is in thousands of primary emails, does not become a huge id list.
+        own = _or_linked(own, ContactEmail.objects.filter(email__contains=phrase, is_primary=False))
     # Company ids first, handed over as one array: with ``company_id IN (subquery)`` Postgres hashes the
     # companies and scans every contact instead of using the contacts' company index.
     company_ids = list(Company.objects.filter(name__icontains=phrase).values_list("id", flat=True)
                        .order_by()[:SEARCH_MAX_COMPANIES])
-    others = []
-    if company_ids:
-        # Same table, so a plain OR: Postgres combines the trigram and company indexes in one bitmap scan.
-        own = own | Q(_IdIsAny(F("company_id"), Value(company_ids, output_field=ArrayField(BigIntegerField()))))
-    if " " not in phrase:
-        others.append(ContactEmail.objects.filter(email__contains=phrase).values("contact_id"))
-    return ContactSearchPlan(own, tuple(others))
+    return ContactSearchPlan((own, _is_any("company_id", company_ids)) if company_ids else (own,))
 
 
 def contacts_search_ids(query: str) -> QuerySet | None:
-    """Distinct ids of all contacts matching ``query`` (a UNION of the plan's parts); None for an empty query."""
+    """Ids of all contacts matching ``query`` (distinct: one condition on the contact row); None if it is empty."""
     plan = contact_search_plan(query)
     if plan is None:
         return None
-    own = Contact.objects.filter(plan.own).values("id").order_by()
-    return own.union(*[other.order_by() for other in plan.others]).order_by() if plan.others else own
+    return Contact.objects.filter(plan.condition).values("id").order_by()
 
 
 SEARCH_INLINE_IDS = 2000
 
 
-class _IdIsAny(Func):
-    """``<id> = ANY(<array>)``: one array parameter instead of an IN list of as many parameters."""
+def contacts_search(qs: QuerySet[Contact], query: str, *, order: Sequence | None = None) -> QuerySet[Contact]:
+    """Narrow ``qs`` to contacts matching ``query`` (see ``contact_search_plan``) and, given ``order``, sort them.
 
-    arg_joiner = " = ANY("
-    template = "%(expressions)s)"
-    output_field = BooleanField()
+    A probe collects the matching ids within ``qs`` (a UNION ALL with one bitmap scan per part of the plan,
+    streamed, so it stops early), enough of them to tell whether there are more than ``SEARCH_INLINE_IDS``:
 
-
-def _id_in(ids: list[int]) -> _IdIsAny:
-    return _IdIsAny(F("pk"), Value(ids, output_field=ArrayField(BigIntegerField())))
-
-
-def contacts_search(qs: QuerySet[Contact], query: str) -> QuerySet[Contact]:
-    """Narrow ``qs`` to contacts matching ``query`` (see ``contact_search_plan``).
-
-    A probe collects up to ``SEARCH_INLINE_IDS`` + 1 matching ids (UNION ALL of index scans, streamed, so it
-    stops early). A narrow search — the usual case — hands them to ``qs`` as one array parameter, so the page's
-    count and rows do not search again. A broad one (more matches than that; huge arrays make planning slow)
-    becomes a row condition ORed with the id sets found elsewhere, answered by one scan that the capped count
-    can stop early.
+    - a narrow search — the usual case — hands them to ``qs`` as one array parameter, so the page's count and
+      rows do not search again, and sorts them all (``_sort_without_index``): they may cluster anywhere in the
+      sort order (everyone named Schmidt sits at "S"), so walking the sort index could read most of it;
+    - a broad one (huge arrays make planning slow) becomes the plan's row condition, which a bitmap scan answers
+      for the capped count, and keeps ``order``, so that its index is walked and filtered: with this many
+      matches a page fills after a short walk, where sorting would read every match first (even clustered, as
+      with "sch", the walk stops at the cluster).
     """
     plan = contact_search_plan(query)
     if plan is None:
-        return qs
-    probe = Contact.objects.filter(plan.own).values_list("id", flat=True).order_by()
-    if plan.others:
-        probe = probe.union(*[other.order_by() for other in plan.others], all=True)
-    found = list(probe.order_by()[: SEARCH_INLINE_IDS + 1])
+        return qs.order_by(*order) if order is not None else qs
+    probes = [qs.filter(part).values_list("id", flat=True).order_by().prefetch_related(None) for part in plan.parts]
+    probe = probes[0].union(*probes[1:], all=True).order_by() if len(probes) > 1 else probes[0]
+    # Each part yields a contact at most once: a probe that fills its limit holds more distinct ids than inlined.
+    found = set(probe[: (SEARCH_INLINE_IDS + 1) * len(probes)])
     if len(found) <= SEARCH_INLINE_IDS:
-        return qs.filter(_id_in(sorted(set(found))))
-    condition = plan.own
-    for other in plan.others:
-        condition |= Q(pk__in=other)
-    return qs.filter(condition)
+        qs = qs.filter(_is_any("id", sorted(found)))
+        return qs.order_by(*_sort_without_index(order)) if order is not None else qs
+    qs = qs.filter(plan.condition)
+    return qs.order_by(*order) if order is not None else qs
 
 
 @dataclass
@@ -168,7 +223,6 @@ def contacts_list(*, user: AbstractBaseUser, params: ContactListParams,
     """
     qs = contacts_visible_to(user).select_related("company", "owner", "team")
     errors: dict[str, str] = {}
-    qs = contacts_search(qs, params.q)
     if params.owner == "me":
         qs = qs.filter(owner=user)
     elif params.owner == "none":
@@ -194,16 +248,16 @@ def contacts_list(*, user: AbstractBaseUser, params: ContactListParams,
         errors.update({f"cf_{k}": v for k, v in custom_errors.items()})
         qs = qs.filter(q)
     order = CONTACT_SORTS.get(params.sort, CONTACT_SORTS[DEFAULT_CONTACT_SORT])
-    qs = qs.order_by(*(_sort_without_index(order) if params.q.strip() else order))
-    return qs, errors
+    # Last, so that the search's probe counts only the matches the other filters keep.
+    return contacts_search(qs, params.q, order=order), errors
 
 
 def _sort_without_index(order: tuple) -> list:
     """The same order, written so that no index matches it (``COALESCE(x, x)``).
 
-    With a search, the matches are known ids; walking the sort index and filtering on them looks cheap to the
-    planner but is not when the matches cluster in sort order (everyone named Schmidt sits at "S"). Fetching
-    the matches by id and sorting them costs the same wherever they sit.
+    For a narrow search, whose matches are known ids: walking the sort index and filtering on them looks cheap
+    to the planner but is not when the matches cluster in sort order (everyone named Schmidt sits at "S").
+    Fetching the matches by id and sorting them costs the same wherever they sit.
     """
     result = []
     for item in order:

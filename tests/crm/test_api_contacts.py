@@ -7,6 +7,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from crm.models import Company, Contact, CustomFieldDefinition, OutboxEntry, SavedView
+from crm.selectors import contacts as contacts_selectors
 from tests.crm.factories import CompanyFactory, ContactFactory, CustomFieldDefinitionFactory
 from tests.factories import TeamFactory, UserFactory
 
@@ -66,6 +67,52 @@ def test_filters_search_and_ordering(sales_user):
     assert names(ordering="-last_name") == ["Ann", "Bob"]
     bad = client.get("/api/crm/contacts/", {"custom": "nope:1"})
     assert bad.status_code == 400 and bad.json()["error"]
+
+
+@pytest.fixture
+def mixed_case_names(sales_user):
+    # Raw column order would put "Adams" and "adams" apart (and "Carter" before "baker" under C collation).
+    for first, last, stage in [("Zed", "adams", "customer"), ("Al", "Adams", "lead"), ("Bob", "baker", "lead"),
+                               ("Cy", "Carter", "customer")]:
+        ContactFactory(owner=sales_user, first_name=first, last_name=last, lifecycle_stage=stage,
+                       company=CompanyFactory(name=f"Rocket {first}"))
+
+
+@pytest.mark.parametrize("inline_ids", [2000, 0], ids=["narrow-search", "broad-search"])
+def test_ordering_by_name_is_case_insensitive_like_the_list_page(sales_user, mixed_case_names, inline_ids,
+                                                                  monkeypatch):
+    monkeypatch.setattr(contacts_selectors, "SEARCH_INLINE_IDS", inline_ids)
+    client = api_for(sales_user)
+
+    def names(**params):
+        response = client.get("/api/crm/contacts/", params)
+        assert response.status_code == 200, response.json()
+        return [r["first_name"] for r in response.json()["results"]]
+
+    by_name = ["Al", "Zed", "Bob", "Cy"]  # last name, then first name, ignoring case
+    assert names() == by_name
+    assert names(ordering="last_name") == by_name
+    assert names(ordering="-last_name") == by_name[::-1]
+    assert names(ordering="first_name") == ["Al", "Bob", "Cy", "Zed"]
+    assert names(ordering="lifecycle_stage,last_name") == ["Zed", "Cy", "Al", "Bob"]
+    # A search keeps the requested order, whichever way it finds its matches.
+    assert names(search="rocket") == by_name
+    assert names(search="rocket", ordering="-last_name") == by_name[::-1]
+    assert names(search="rocket", lifecycle_stage="lead") == ["Al", "Bob"]
+    assert names(ordering="search_text") == by_name  # not an ordering field: ignored, as before
+
+
+def test_company_ordering_by_name_is_case_insensitive(sales_user):
+    for name in ["zeta", "Bolt", "acme", "Alpha"]:
+        CompanyFactory(owner=sales_user, name=name)
+    client = api_for(sales_user)
+
+    def names(**params):
+        return [r["name"] for r in client.get("/api/crm/companies/", params).json()["results"]]
+
+    assert names() == ["acme", "Alpha", "Bolt", "zeta"]
+    assert names(ordering="-name") == ["zeta", "Bolt", "Alpha", "acme"]
+    assert names(ordering="industry,name") == ["acme", "Alpha", "Bolt", "zeta"]
 
 
 def test_create_read_update_delete(sales_user):
@@ -201,6 +248,8 @@ def test_openapi_schema_lists_the_crm_endpoints(admin_user):
     for path in ("/api/crm/contacts/", "/api/crm/companies/{id}/", "/api/crm/custom-fields/",
                  "/api/crm/saved-views/"):
         assert path in text
+    parameters = {p["name"] for p in response.json()["paths"]["/api/crm/contacts/"]["get"]["parameters"]}
+    assert {"search", "ordering", "tag", "page"} <= parameters
 
 
 def test_lifecycle_changes_endpoint(sales_user):

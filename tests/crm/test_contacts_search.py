@@ -6,9 +6,9 @@ import pytest
 
 from crm.models import Contact
 from crm.selectors import contacts as contacts_selectors
-from crm.selectors.contacts import contacts_search, contacts_search_ids
+from crm.selectors.contacts import ContactListParams, contacts_list, contacts_search, contacts_search_ids
 from crm.services.contacts import contact_create
-from tests.crm.factories import CompanyFactory
+from tests.crm.factories import CompanyFactory, ContactFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -45,10 +45,32 @@ def search(query):
     ("   ", ["Ed", "Jane", "Müller"]),
 ])
 @pytest.mark.parametrize("inline_ids", [2000, 0], ids=["narrow-inlined", "broad-row-condition"])
-def test_search(people, query, expected, inline_ids, monkeypatch):
-    # Both strategies (ids inlined after the probe, or a row condition for broad searches) find the same rows.
+@pytest.mark.parametrize("max_linked", [5000, 0], ids=["linked-ids", "linked-subquery"])
+def test_search(people, query, expected, inline_ids, max_linked, monkeypatch):
+    # Both strategies (ids inlined after the probe, or a row condition for broad searches) find the same rows,
+    # whether the contacts of matching emails/phones are handed over as ids or, past the cap, as a subquery.
     monkeypatch.setattr(contacts_selectors, "SEARCH_INLINE_IDS", inline_ids)
+    monkeypatch.setattr(contacts_selectors, "SEARCH_MAX_LINKED_IDS", max_linked)
     assert search(query) == expected
+
+
+@pytest.mark.parametrize("inline_ids", [2000, 0], ids=["narrow-inlined", "broad-row-condition"])
+def test_search_results_come_in_the_list_order(admin_user, inline_ids, monkeypatch):
+    monkeypatch.setattr(contacts_selectors, "SEARCH_INLINE_IDS", inline_ids)
+    acme = CompanyFactory(name="Acme Rocket Works")
+    for first, last in [("Zoe", "berg"), ("Al", "Adams"), ("Max", "Cole"), ("Ann", "adams")]:
+        ContactFactory(first_name=first, last_name=last, company=acme, owner=admin_user)
+    ContactFactory(first_name="Aaron", last_name="Aaronson")  # no match
+
+    def names(**params):
+        qs, errors = contacts_list(user=admin_user, params=ContactListParams(q="rocket", **params))
+        assert not errors
+        return [c.first_name for c in qs]
+
+    assert names() == ["Al", "Ann", "Zoe", "Max"]
+    assert names(sort="-name") == ["Max", "Zoe", "Ann", "Al"]
+    assert names(sort="-created") == ["Ann", "Max", "Al", "Zoe"]
+    assert names(sort="-name", owner="me") == ["Max", "Zoe", "Ann", "Al"]
 
 
 def test_search_combines_with_scoping(people, sales_user):

@@ -70,6 +70,20 @@ def test_contact_selectors_follow_the_matrix(world, who):
     assert _label(records, _names(contacts_editable_by(users[who]))) == editable
 
 
+def test_manager_of_several_teams_sees_each_teams_records_and_members(world):
+    users, _records = world
+    manager = users["manager"]
+    empty = TeamFactory(name="Empty", manager=manager)  # no members: only what the team itself owns
+    west = TeamFactory(name="West 2", manager=manager)
+    west.members.add(users["other"], users["rep"])  # "rep" is a member of both managed teams
+    extra = {ContactFactory(first_name="EmptyTeam", team=empty).first_name,
+             ContactFactory(first_name="OtherMine", owner=users["other"]).first_name}
+    manager = type(manager).objects.get(pk=manager.pk)  # team memberships are cached per user object
+    expected = {"RepOwned", "MateOwned", "EastTeam", "OtherOwned"} | extra
+    assert _names(contacts_visible_to(manager)) == expected
+    assert _names(contacts_editable_by(manager)) == expected
+
+
 @pytest.mark.parametrize("who", MATRIX)
 def test_contact_pages_follow_the_matrix(world, who):
     users, records = world
