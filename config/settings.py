@@ -191,6 +191,10 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's Django fix-up closes the database connection around every task unless this is set; a new connection
+# per task (and cold catalog caches in its Postgres backend) costs more than many small tasks themselves.
+# config.celery closes connections the Django way instead: when older than CONN_MAX_AGE or after an error.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_TASK_TIME_LIMIT = 30 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 # Longer than any task may run (the hard time limit), so Redis never redelivers a running task.
