@@ -226,6 +226,9 @@ CDP_MAX_BATCH_BYTES = env.int("CDP_MAX_BATCH_BYTES", default=500 * 1024)
 CDP_MAX_BATCH_EVENTS = env.int("CDP_MAX_BATCH_EVENTS", default=2500)
 CDP_KEY_ROTATION_GRACE_HOURS = env.int("CDP_KEY_ROTATION_GRACE_HOURS", default=24)
 CDP_SWEEP_AFTER_SECONDS = env.int("CDP_SWEEP_AFTER_SECONDS", default=120)
+# Identity resolution takes waiting batches of a source together, up to this many events per transaction
+# (SDKs send batches of 20-100 events). Larger transactions overlap more with the other workers'.
+CDP_PROCESS_MAX_EVENTS = env.int("CDP_PROCESS_MAX_EVENTS", default=1000)
 CDP_PARTITIONS_AHEAD_DAYS = env.int("CDP_PARTITIONS_AHEAD_DAYS", default=7)
 CDP_DEFAULT_RATE_LIMIT_PER_SECOND = env.int("CDP_DEFAULT_RATE_LIMIT_PER_SECOND", default=0)  # 0: no limit
 CDP_SOURCE_CACHE_SECONDS = env.float("CDP_SOURCE_CACHE_SECONDS", default=0)

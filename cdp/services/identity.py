@@ -1,13 +1,10 @@
-"""Identity resolution of one ingest batch: identifiers → profiles, merges, traits, computed traits.
+"""Identity resolution of a set of events: identifiers → profiles, merges, traits, computed traits.
 
 Set-based: a handful of queries per batch whatever its size. Preconditions of :func:`identity_process_events`:
-the caller holds a transaction (one per batch, so a killed worker leaves nothing half-done) and the batch row
-lock (so one batch is never processed twice at once).
+the caller holds a transaction (so a killed worker leaves nothing half-done) and the row locks of the events'
+batches (so no batch is processed twice at once); cdp.services.identity_batches is that caller.
 
-Concurrency between workers (cdp.services.identity_locks): a batch first resolves, in one transaction, the
-events that need no identifier or profile another worker holds, then, in a second transaction that waits for
-those locks, the events it deferred; the batch is marked processed with the last of them. Both transactions are
-idempotent, so a worker killed between them leaves a batch that is simply processed again.
+Concurrency between workers: see cdp.services.identity_locks (what a pass locks, what it defers).
 """
 
 from __future__ import annotations
@@ -16,13 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import orjson
-from django.db import OperationalError, connection, transaction
-from django.db.models import F
+from django.db import connection
 from django.utils import timezone
-from psycopg.errors import DeadlockDetected
 
-from cdp.extensions import profiles_changed_listeners
 from cdp.models import RefusedMerge
 from cdp.services import computed_traits as ct
 from cdp.services.identity_crm import crm_links_follow, is_crm_merge
@@ -51,6 +44,7 @@ class EventRow:
     source_kind: str
     ids: list[Ident] = field(default_factory=list)
     received_at: datetime | None = None
+    batch_id: int | None = None
     time_key: str = ""  # ``at`` as stored in trait_times
     traits: dict | None = None  # the traits the message sets
 
@@ -300,17 +294,17 @@ def identity_process_events(*, events: list[EventRow], rules: IdentityRules | No
             crm_links_follow(cur, touched)
 
         # --- events ------------------------------------------------------------------------------------
-        changes = [(e.id, pid) for e, pid in event_profile if e.profile_id != pid]
+        changes = [(e, pid) for e, pid in event_profile if e.profile_id != pid]
         if changes:
-            received = {e.received_at for e, _ in event_profile}
-            # One batch has one received_at: naming it lets Postgres touch only that day's partition.
-            prune = "AND e.received_at = %s" if len(received) == 1 and None not in received else ""
+            # Naming the batches' received_at (a constant list) lets Postgres touch only those days' partitions.
             cur.execute(
-                f"""
+                """
                 UPDATE cdp_rawevent e SET profile_id = m.p
-                  FROM unnest(%s::bigint[], %s::bigint[]) AS m(id, p) WHERE e.id = m.id {prune}
+                  FROM unnest(%s::bigint[], %s::bigint[]) AS m(id, p)
+                 WHERE e.id = m.id AND e.received_at = ANY(%s)
                 """,
-                [ints(a for a, _ in changes), ints(b for _, b in changes), *([received.pop()] if prune else [])],
+                [ints(e.id for e, _ in changes), ints(p for _, p in changes),
+                 sorted({e.received_at for e, _ in changes})],
             )
 
     # --- audit ----------------------------------------------------------------------------------------
@@ -372,101 +366,3 @@ def _accounts_upsert(cur, updates: dict[str, list[tuple[str, dict]]]) -> dict[st
             [to_json(rows)],
         )
     return ids
-
-
-def _events_of_batch(batch_id: int, source_kind: str, received_at: datetime) -> list[EventRow]:
-    """The batch's events; payloads decoded with orjson (the hot path of a batch). A batch's events share its
-    ``received_at``: naming it reads only that day's partition."""
-    with connection.cursor() as cur:
-        cur.execute(
-            'SELECT id, type, message_id, "timestamp", payload::text, profile_id '
-            "FROM cdp_rawevent WHERE batch_id = %s AND received_at = %s",
-            [batch_id, received_at],
-        )
-        return [EventRow(i, t, m, at, orjson.loads(p), pid, source_kind, received_at=received_at)
-                for i, t, m, at, p, pid in cur.fetchall()]
-
-
-def identity_batch_process(*, batch_id: int, max_attempts: int = 6) -> BatchOutcome | None:
-    """Resolve one ingest batch and mark it processed; None if unknown or already processed.
-
-    First pass: everything no other worker holds, without waiting. Second pass, only if something was deferred:
-    the rest, waiting for the locks. A deadlock between two workers whose batches overlap (Postgres aborts one of
-    them) is retried from scratch.
-    """
-    # Rules and definitions are read before the transaction: they are configuration, not locked state.
-    rules, defns = identity_rules_load(), ct.definitions_enabled()
-    first = _in_transaction(lambda: _batch_process_locked(batch_id, rules=rules, defns=defns), max_attempts)
-    if first is None:
-        return None
-    outcomes = [first]
-    if first.deferred:
-        second = _in_transaction(
-            lambda: _batch_process_locked(batch_id, rules=rules, defns=defns, events=first.deferred), max_attempts)
-        if second is not None:
-            outcomes.append(second)
-    outcome = _combined(outcomes)
-    if outcome.touched_profiles:
-        for listener in profiles_changed_listeners():
-            listener(outcome.touched_profiles)
-    return outcome
-
-
-def _in_transaction(work, max_attempts: int):
-    for attempt in range(max_attempts):
-        try:
-            with transaction.atomic():
-                _commit_without_waiting_for_disk()
-                return work()
-        except OperationalError as exc:
-            if not isinstance(exc.__cause__, DeadlockDetected) or attempt == max_attempts - 1:
-                raise
-    return None  # pragma: no cover - the loop either returns or raises
-
-
-def _combined(outcomes: list[BatchOutcome]) -> BatchOutcome:
-    total = BatchOutcome()
-    for o in outcomes:
-        total.events += o.events
-        total.profiles_created += o.profiles_created
-        total.merges += o.merges
-        total.refusals += o.refusals
-        total.touched_profiles = sorted(set(total.touched_profiles) | set(o.touched_profiles))
-        total.new_profiles += o.new_profiles
-    return total
-
-
-def _commit_without_waiting_for_disk() -> None:
-    """Asynchronous commit for this transaction only: its locks are released without waiting for the WAL flush.
-
-    Safe because everything written here is derived from stored events and committed atomically with the
-    batch's ``processed_at``: if a server crash loses the last few such commits, their batches are simply
-    unprocessed again and the sweep re-queues them (the events themselves were committed durably at ingest).
-    """
-    with connection.cursor() as cur:
-        cur.execute("SET LOCAL synchronous_commit TO off")
-
-
-def _batch_process_locked(batch_id: int, *, rules: IdentityRules, defns: list,
-                          events: list[EventRow] | None = None) -> BatchOutcome | None:
-    """One pass over a batch under its row lock: the first (``events`` None) takes what is free and may defer
-    events; the second resolves the deferred ``events``, waiting for their locks. The batch is marked processed
-    by the pass that leaves nothing deferred."""
-    from cdp.models import IngestBatch
-
-    # Lock the batch row only: locking the joined source row too would serialize every batch of a source.
-    batch = IngestBatch.objects.select_for_update(of=("self",)).select_related("source").filter(pk=batch_id).first()
-    if batch is None or batch.processed_at is not None:
-        return None
-    if events is None:
-        events = _events_of_batch(batch_id, batch.source.kind, batch.received_at)
-        outcome = identity_process_events(events=events, rules=rules, defns=defns, wait=False)
-    else:
-        outcome = identity_process_events(events=events, rules=rules, defns=defns, wait=True)
-    if outcome.new_profiles and (batch.source.settings or {}).get("create_crm_lead"):
-        from cdp.services.identity_crm import crm_leads_create
-
-        crm_leads_create(source=batch.source, profile_ids=outcome.new_profiles)
-    if not outcome.deferred:
-        IngestBatch.objects.filter(pk=batch_id).update(processed_at=timezone.now(), attempts=F("attempts") + 1)
-    return outcome

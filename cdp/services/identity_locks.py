@@ -9,7 +9,7 @@ Non-blocking mode (:func:`acquire_free`): the batch takes only what is free (``p
 ``FOR UPDATE SKIP LOCKED``) and defers every event linked, through the batch's own identifiers, to an
 identifier or profile another transaction holds. Consecutive batches of a live stream share a few people out
 of a thousand: the rest of each batch is resolved alongside the other worker instead of queueing behind its
-whole batch, and the deferred events are resolved right after in blocking mode.
+whole batch, and the deferred events are resolved right after in blocking mode (cdp.services.identity_batches).
 """
 
 from __future__ import annotations

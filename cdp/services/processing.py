@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from cdp.services.identity import identity_batch_process
+from cdp.services.identity_batches import identity_batch_process
 
 
 def batch_process(*, batch_id: int) -> None:
-    """Process the events of batch ``batch_id`` and mark it processed. Idempotent: a processed batch is left
-    alone, an unknown id is ignored. One transaction per batch: a worker killed half-way leaves nothing and the
-    sweep re-queues the batch."""
+    """Process the events of batch ``batch_id`` (with other waiting batches of its source) and mark them
+    processed. Idempotent: a processed batch is left alone, an unknown id is ignored. A worker killed half-way
+    leaves the batch unprocessed and the sweep re-queues it."""
     identity_batch_process(batch_id=batch_id)
