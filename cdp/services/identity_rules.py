@@ -102,13 +102,21 @@ def normalize_email(value: Any) -> str | None:
     return value if "@" in value and len(value) <= 320 else None
 
 
+_PHONE_PUNCTUATION = re.compile(r"[\s().\-/]")
+_PHONE_PLAIN = re.compile(r"\+?[0-9]+")
+
+
 def normalize_phone(value: Any, *, region: str = "US") -> str | None:
     """E.164 form of a phone number, or None when it is not a valid number."""
     if isinstance(value, int):
         value = str(value)
     if not isinstance(value, str) or not value.strip():
         return None
-    return _phone_e164(value, region)
+    # "(415) 555-2671" and "415.555.2671" are one number: without the punctuation (which the parser ignores
+    # anyway) they share one cache entry, and parsing is the slow part. Anything else (letters, extensions)
+    # is parsed as written.
+    plain = _PHONE_PUNCTUATION.sub("", value)
+    return _phone_e164(plain if _PHONE_PLAIN.fullmatch(plain) else value, region)
 
 
 @lru_cache(maxsize=200_000)
