@@ -43,8 +43,11 @@ class IdentityRules:
         return int(value) if value not in (None, "") else None
 
     def is_blocked(self, type_: str, value: str) -> bool:
-        """Whether (type, value) is a blocked value; remembered per rules object (one batch sees repeats)."""
-        cache = self.__dict__.setdefault("_blocked", {})
+        """Whether (type, value) is a blocked value. Answers are remembered in this process for as long as the
+        blocked values stay the same (rules are reloaded for every batch; devices and people recur)."""
+        cache = self.__dict__.get("_blocked")
+        if cache is None:
+            cache = self.__dict__["_blocked"] = _blocked_memo(self)
         key = (type_, value)
         hit = cache.get(key)
         if hit is None:
@@ -63,6 +66,23 @@ class IdentityRules:
     def sort_key(self, ident: Ident) -> tuple[int, str, str]:
         """Identifiers sort by type priority (highest first), then type and value."""
         return self.rank(ident[0]), ident[0], ident[1]
+
+
+_BLOCKED_MEMOS: dict[tuple, dict[Ident, bool]] = {}
+_BLOCKED_MEMO_SIZE = 200_000
+
+
+def _blocked_memo(rules: IdentityRules) -> dict[Ident, bool]:
+    """The memo of blocked-value answers for rules with these blocked values (a new one when they change)."""
+    fingerprint = (
+        tuple(sorted((t, tuple(sorted(values))) for t, values in rules.blocked_exact.items())),
+        tuple((t, rx.pattern, rx.flags) for t, rx in rules.blocked_regex),
+    )
+    memo = _BLOCKED_MEMOS.get(fingerprint)
+    if memo is None or len(memo) > _BLOCKED_MEMO_SIZE:
+        _BLOCKED_MEMOS.clear()  # only the current rules matter
+        memo = _BLOCKED_MEMOS[fingerprint] = {}
+    return memo
 
 
 def identity_rules_load() -> IdentityRules:

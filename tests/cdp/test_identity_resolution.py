@@ -140,6 +140,19 @@ def test_blocked_regex_rule_from_settings():
     assert not Identifier.objects.filter(type="email").exists()
 
 
+def test_a_value_blocked_after_it_was_seen_is_blocked_from_then_on():
+    from cdp.models import BlockedValue
+
+    src = source()
+    ingest(src, [msg("identify", minute=0, userId="q1", anonymousId="kiosk-7")])
+    assert Identifier.objects.filter(type="anonymous_id", value="kiosk-7").exists()
+    BlockedValue.objects.create(value="KIOSK-7", is_regex=False, identifier_type="anonymous_id")
+    ingest(src, [msg("identify", minute=1, userId="q2", anonymousId="kiosk-7")])
+    # The second person is not linked to the first through the now blocked device id.
+    assert profile_of("user_id", "q1").pk != profile_of("user_id", "q2").pk
+    assert not RefusedMerge.objects.exists()
+
+
 def test_two_user_ids_sharing_an_email_stay_apart_and_refusal_is_recorded():
     src = source()
     ingest(src, [msg("identify", minute=0, userId="x1", traits={"email": "family@home.net"})])
