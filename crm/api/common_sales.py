@@ -1,4 +1,4 @@
-"""Shared bits of the sales API: turning service errors into DRF errors, admin-only writes."""
+"""Shared bits of the sales API: turning service errors into DRF errors, admin-only writes, ordering."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import permissions
 from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.filters import OrderingFilter
 
+from crm.selectors.sorting import order_from_fields
 from crm.selectors.visibility import is_admin
 
 
@@ -30,3 +32,15 @@ class AdminWritesOnly(permissions.BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return request.method in permissions.SAFE_METHODS or is_admin(request.user)
+
+
+class FieldOrderingFilter(OrderingFilter):
+    """DRF's ``ordering`` parameter, validated as DRF does, sorted by what the view's ``ordering_fields`` (a dict:
+    field → sort expressions) give each field, ending with ``id`` (``order_from_fields``): the list pages' sorts,
+    with their indexes."""
+
+    def order(self, request, queryset, view) -> list:
+        return order_from_fields(view.ordering_fields, self.get_ordering(request, queryset, view) or [])
+
+    def filter_queryset(self, request, queryset, view):
+        return queryset.order_by(*self.order(request, queryset, view))

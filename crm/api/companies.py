@@ -8,8 +8,8 @@ from django_filters import rest_framework as filters
 from rest_framework import serializers, status, viewsets
 from rest_framework.response import Response
 
-from crm.api.common_sales import AdminWritesOnly, service_errors
-from crm.api.contacts import FieldOrderingFilter, apply_custom_filter
+from crm.api.common_sales import AdminWritesOnly, FieldOrderingFilter, service_errors
+from crm.api.contacts import apply_custom_filter
 from crm.models import Company, CustomFieldDefinition, SavedView, Team
 from crm.selectors.companies import COMPANY_ORDERING_FIELDS, companies_search, companies_visible_to
 from crm.services.companies import company_create, company_delete, company_update

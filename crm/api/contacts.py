@@ -8,13 +8,12 @@ from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
 
-from crm.api.common_sales import service_errors
+from crm.api.common_sales import FieldOrderingFilter, service_errors
 from crm.models import Company, Contact, ContactEmail, ContactPhone, CustomFieldDefinition, LifecycleChange, Team
 from crm.selectors.companies import companies_visible_to
-from crm.selectors.contacts import CONTACT_ORDERING_FIELDS, contacts_search, contacts_visible_to, order_from_fields
+from crm.selectors.contacts import CONTACT_ORDERING_FIELDS, contacts_search, contacts_visible_to
 from crm.selectors.custom_fields import custom_filter_q
 from crm.services.contacts import contact_create, contact_delete, contact_update
 
@@ -106,18 +105,6 @@ def apply_custom_filter(queryset, object_type: str, value: str):
     if errors:
         raise serializers.ValidationError({"custom": [f"{k}: {v}" for k, v in errors.items()]})
     return queryset.filter(q)
-
-
-class FieldOrderingFilter(OrderingFilter):
-    """DRF's ``ordering`` parameter, validated as DRF does, sorted by what the view's ``ordering_fields`` (a dict:
-    field → sort keys) give each field, ending with ``id`` (``order_from_fields``): the list pages' sorts, with
-    their indexes."""
-
-    def order(self, request, queryset, view) -> list:
-        return order_from_fields(view.ordering_fields, self.get_ordering(request, queryset, view) or [])
-
-    def filter_queryset(self, request, queryset, view):
-        return queryset.order_by(*self.order(request, queryset, view))
 
 
 class ContactSearchOrderingFilter(FieldOrderingFilter):

@@ -12,26 +12,11 @@ from crm.models import Company, Contact, CustomFieldDefinition
 from crm.selectors.contacts import contacts_visible_to
 from crm.selectors.custom_fields import custom_filter_q
 from crm.selectors.deals import deals_visible_to
+from crm.selectors.sorting import page_sorts
 from crm.selectors.visibility import editable_q, scope, visible_q
 
-COMPANY_SORTS: dict[str, tuple] = {
-    "name": (Lower("name"), "id"),
-    "-name": (Lower("name").desc(), "-id"),
-    "domain": ("domain", "id"),
-    "-domain": ("-domain", "-id"),
-    "industry": ("industry", "id"),
-    "-industry": ("-industry", "-id"),
-    "size": ("size", "id"),
-    "-size": ("-size", "-id"),
-    "created": ("created_at", "id"),
-    "-created": ("-created_at", "-id"),
-    "updated": ("updated_at", "id"),
-    "-updated": ("-updated_at", "-id"),
-}
-DEFAULT_COMPANY_SORT = "name"
-
-# The API's ``ordering`` fields and what each sorts by (see ``order_from_fields``): the name case-insensitively,
-# as on the list page, so that it walks the page's name index.
+# The sortable fields (the API's ``ordering`` names) and what each sorts by: the name case-insensitively, so
+# that sorting by name walks the name index (``order_from_fields`` adds the final ``id``).
 COMPANY_ORDERING_FIELDS: dict[str, tuple] = {
     "name": (Lower("name"),),
     "domain": (F("domain"),),
@@ -40,6 +25,10 @@ COMPANY_ORDERING_FIELDS: dict[str, tuple] = {
     "created_at": (F("created_at"),),
     "updated_at": (F("updated_at"),),
 }
+COMPANY_SORTS = page_sorts(COMPANY_ORDERING_FIELDS, {
+    "name": "name", "domain": "domain", "industry": "industry", "size": "size", "created": "created_at",
+    "updated": "updated_at"})
+DEFAULT_COMPANY_SORT = "name"
 
 
 def companies_visible_to(user: AbstractBaseUser) -> QuerySet[Company]:

@@ -17,24 +17,11 @@ from django.db.models.lookups import GreaterThan
 
 from crm.models import Company, Contact, ContactEmail, ContactPhone, CustomFieldDefinition
 from crm.selectors.custom_fields import custom_filter_q
+from crm.selectors.sorting import page_sorts
 from crm.selectors.visibility import editable_q, scope, visible_q
 
-CONTACT_SORTS: dict[str, tuple] = {
-    "name": (Lower("last_name"), Lower("first_name"), "id"),
-    "-name": (Lower("last_name").desc(), Lower("first_name").desc(), "-id"),
-    "email": ("email", "id"),
-    "-email": ("-email", "-id"),
-    "lifecycle": ("lifecycle_stage", "id"),
-    "-lifecycle": ("-lifecycle_stage", "-id"),
-    "created": ("created_at", "id"),
-    "-created": ("-created_at", "-id"),
-    "updated": ("updated_at", "id"),
-    "-updated": ("-updated_at", "-id"),
-}
-DEFAULT_CONTACT_SORT = "name"
-
-# The API's ``ordering`` fields and what each sorts by: names case-insensitively, as on the list page, so that
-# ``last_name`` walks the page's name index (``order_from_fields`` adds the final ``id``).
+# The sortable fields (the API's ``ordering`` names) and what each sorts by: names case-insensitively, so that
+# sorting by name walks the ``crm_contact_lname`` index (``order_from_fields`` adds the final ``id``).
 CONTACT_ORDERING_FIELDS: dict[str, tuple] = {
     "last_name": (Lower("last_name"), Lower("first_name")),
     "first_name": (Lower("first_name"), Lower("last_name")),
@@ -43,20 +30,10 @@ CONTACT_ORDERING_FIELDS: dict[str, tuple] = {
     "created_at": (F("created_at"),),
     "updated_at": (F("updated_at"),),
 }
-
-
-def order_from_fields(fields: dict[str, tuple], terms: Sequence[str]) -> list[OrderBy]:
-    """``ordering`` terms (``field`` or ``-field``, keys of ``fields``) as an order that ends with ``id`` in the
-    first term's direction: total (stable pages), and shaped like the list pages' sorts, whose indexes end so."""
-    order: list[OrderBy] = []
-    seen = set()
-    for term in terms:
-        for expression in fields[term.lstrip("-")]:
-            if expression not in seen:
-                seen.add(expression)
-                order.append(OrderBy(expression, descending=term.startswith("-")))
-    order.append(OrderBy(F("id"), descending=bool(terms) and terms[0].startswith("-")))
-    return order
+CONTACT_SORTS = page_sorts(CONTACT_ORDERING_FIELDS, {
+    "name": "last_name", "email": "email", "lifecycle": "lifecycle_stage", "created": "created_at",
+    "updated": "updated_at"})
+DEFAULT_CONTACT_SORT = "name"
 
 
 def contacts_visible_to(user: AbstractBaseUser) -> QuerySet[Contact]:
