@@ -53,3 +53,32 @@ def test_heartbeat_sent_through_the_broker_reaches_the_worker(celery_worker_proc
     status.cache.delete(status.HEARTBEAT_KEY)
     heartbeat.delay()
     assert wait_until(lambda: status.workers_status()["status"] == "ok", timeout=60)
+
+
+@pytest.mark.worker
+def test_worker_processes_keep_their_database_connection_between_tasks(celery_worker_process):
+    from django.db import connection
+
+    from cdp.models import IngestBatch
+    from cdp.services.ingest import events_ingest
+    from tests.cdp.identity_support import msg, source
+
+    def worker_backends() -> set[int]:
+        with connection.cursor() as cur:
+            cur.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND pid <> pg_backend_pid() AND backend_type = 'client backend'")
+            return {pid for (pid,) in cur.fetchall()}
+
+    def process(anonymous_id: str) -> None:
+        batch_id = events_ingest(source=src, messages=[msg("page", anonymousId=anonymous_id)]).batch_id
+        assert wait_until(lambda: IngestBatch.objects.get(pk=batch_id).processed_at is not None, timeout=60)
+
+    src = source()
+    process("first")
+    after_first = worker_backends()
+    assert after_first, "the worker closed its connection after the task"
+    for n in range(4):
+        process(f"more-{n}")
+    # The connections that served the first task still serve (no new connection per task).
+    assert after_first <= worker_backends()
+    assert len(worker_backends()) <= 2  # one per worker process
