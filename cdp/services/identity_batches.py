@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import orjson
 from django.conf import settings
 from django.db import OperationalError, connection, transaction
-from django.db.models import F
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 from psycopg.errors import DeadlockDetected
 
@@ -32,7 +32,6 @@ from cdp.services.identity_rules import IdentityRules, identity_rules_load
 @dataclass
 class _Pass:
     outcome: BatchOutcome
-    batch_ids: list[int]
     waiting: list[int] = field(default_factory=list)  # batches left unprocessed (events deferred)
 
 
@@ -143,11 +142,10 @@ def _finish(batches: list[IngestBatch], outcome: BatchOutcome) -> _Pass:
     ids = [b.pk for b in batches]
     waiting = sorted({e.batch_id for e in outcome.deferred})
     done = [pk for pk in ids if pk not in waiting]
-    if done:
-        IngestBatch.objects.filter(pk__in=done).update(processed_at=timezone.now(), attempts=F("attempts") + 1)
-    if waiting:
-        IngestBatch.objects.filter(pk__in=waiting).update(attempts=F("attempts") + 1)
-    return _Pass(outcome, ids, waiting=waiting)
+    IngestBatch.objects.filter(pk__in=ids).update(
+        attempts=F("attempts") + 1,
+        processed_at=Case(When(pk__in=done, then=Value(timezone.now())), default=F("processed_at")))
+    return _Pass(outcome, waiting=waiting)
 
 
 def _events_of(batches: list[IngestBatch]) -> list[EventRow]:
