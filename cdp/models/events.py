@@ -65,7 +65,6 @@ class RawEvent(models.Model):
             models.Index(
                 fields=["profile_id", "-timestamp"], condition=Q(profile_id__isnull=False), name="cdp_raw_profile_ts"
             ),
-            models.Index(fields=["batch"], name="cdp_raw_batch"),
         ]
 
     def __str__(self) -> str:

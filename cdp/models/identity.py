@@ -19,7 +19,10 @@ class Identifier(models.Model):
     type = models.CharField(max_length=64, db_collation="C")
     value = models.CharField(max_length=512, db_collation="C")
     # Indexed by (profile, type) below; a second index on profile alone would only slow identifier writes.
-    profile = models.ForeignKey("cdp.Profile", on_delete=models.CASCADE, related_name="identifiers", db_index=False)
+    # No database constraint: its check cost every identifier written by identity resolution (the only writer,
+    # which sets it under the profile's row lock) a lookup at commit; tests check no identifier is left orphaned.
+    profile = models.ForeignKey("cdp.Profile", on_delete=models.CASCADE, related_name="identifiers", db_index=False,
+                                db_constraint=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

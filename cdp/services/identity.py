@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import connection
 from django.utils import timezone
 
 from cdp.models import RefusedMerge
@@ -25,28 +24,37 @@ from cdp.services.identity_locks import (
     acquire_all,
     acquire_free,
     from_json,
+    hot_cursor,
     ints,
     to_json,
     type_counts,
 )
 from cdp.services.identity_rules import Ident, IdentityRules, identity_rules_load, message_identifiers
-from cdp.services.traits import group_traits, message_traits, time_key, traits_apply, traits_merge
+from cdp.services.traits import group_traits, message_traits, traits_apply, traits_merge
 
 
-@dataclass
 class EventRow:
-    id: int
-    type: str
-    message_id: str
-    at: datetime
-    payload: dict[str, Any]
-    profile_id: int | None
-    source_kind: str
-    ids: list[Ident] = field(default_factory=list)
-    received_at: datetime | None = None
-    batch_id: int | None = None
-    time_key: str = ""  # ``at`` as stored in trait_times
-    traits: dict | None = None  # the traits the message sets
+    """One stored event being resolved. A plain slotted class: a batch builds thousands of them."""
+
+    __slots__ = ("id", "type", "message_id", "time_key", "payload", "profile_id", "source_kind", "received_at",
+                 "batch_id", "ids", "traits", "_at")
+
+    def __init__(self, id: int, type: str, message_id: str, time_key: str, payload: dict[str, Any],  # noqa: A002
+                 profile_id: int | None, source_kind: str, received_at: datetime | None = None,
+                 batch_id: int | None = None):
+        self.id, self.type, self.message_id, self.time_key = id, type, message_id, time_key
+        self.payload, self.profile_id, self.source_kind = payload, profile_id, source_kind
+        self.received_at, self.batch_id = received_at, batch_id
+        self.ids: list[Ident] = []
+        self.traits: dict | None = None  # the traits the message sets
+        self._at: datetime | None = None
+
+    @property
+    def at(self) -> datetime:
+        """The event time; ``time_key`` is its UTC form as stored in trait_times (a datetime is rarely needed)."""
+        if self._at is None:
+            self._at = datetime.fromisoformat(self.time_key)
+        return self._at
 
 
 def _crm_contacts_by_email(emails: set[str]) -> dict[str, int]:
@@ -80,11 +88,10 @@ def identity_process_events(*, events: list[EventRow], rules: IdentityRules | No
     outcome = BatchOutcome(events=len(events))
     if not events:
         return outcome
-    events.sort(key=lambda e: (e.at, e.id))
+    events.sort(key=lambda e: (e.time_key, e.id))
     # Everything that depends on the message alone is done before any lock is taken.
     for e in events:
         e.ids = message_identifiers(e.payload, rules=rules, source_kind=e.source_kind)
-        e.time_key = time_key(e.at)
         e.traits = message_traits(e.type, e.payload)
     if rules.link_crm_by_email:
         by_email = _crm_contacts_by_email({v for e in events for t, v in e.ids if t == "email"})
@@ -93,7 +100,7 @@ def identity_process_events(*, events: list[EventRow], rules: IdentityRules | No
             if extra and not any(t == "crm_contact_id" for t, _ in e.ids):
                 e.ids = sorted(set(e.ids) | {extra[0]}, key=lambda i: (rules.rank(i[0]), i[0], i[1]))
 
-    with connection.cursor() as cur:
+    with hot_cursor() as cur:
         acquired = acquire_all(cur, events) if wait else acquire_free(cur, events)
         events, owners, profiles = acquired.events, acquired.owners, acquired.profiles
         outcome.deferred = acquired.deferred
@@ -309,7 +316,7 @@ def identity_process_events(*, events: list[EventRow], rules: IdentityRules | No
 
     # --- audit ----------------------------------------------------------------------------------------
     if graph.merges:
-        with connection.cursor() as cur:
+        with hot_cursor() as cur:
             cur.execute(
                 """
                 INSERT INTO cdp_profilemerge (survivor_id, merged_id, event_id, message_id, identifiers, at)

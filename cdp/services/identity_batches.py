@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import orjson
 from django.conf import settings
-from django.db import OperationalError, connection, transaction
+from django.db import OperationalError, transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 from psycopg.errors import DeadlockDetected
@@ -26,7 +26,9 @@ from cdp.extensions import profiles_changed_listeners
 from cdp.models import IngestBatch
 from cdp.services import computed_traits as ct
 from cdp.services.identity import BatchOutcome, EventRow, identity_process_events
+from cdp.services.identity_locks import hot_cursor
 from cdp.services.identity_rules import IdentityRules, identity_rules_load
+from cdp.services.traits import PG_TIME_FORMAT
 
 
 @dataclass
@@ -80,7 +82,7 @@ def _commit_without_waiting_for_disk() -> None:
     batches' ``processed_at``: if a server crash loses the last few such commits, their batches are simply
     unprocessed again and the sweep re-queues them (the events themselves were committed durably at ingest).
     """
-    with connection.cursor() as cur:
+    with hot_cursor() as cur:
         cur.execute("SET LOCAL synchronous_commit TO off")
 
 
@@ -150,24 +152,25 @@ def _finish(batches: list[IngestBatch], outcome: BatchOutcome) -> _Pass:
 
 def _events_of(batches: list[IngestBatch]) -> list[EventRow]:
     """The batches' events not resolved yet (a batch tried before keeps what it resolved); payloads decoded with
-    orjson (the hot path). Naming each batch's ``received_at`` (its events share it) reads only those days'
-    partitions."""
+    orjson (the hot path). A batch's events share its source and ``received_at``, so the source's index finds
+    them and only those days' partitions are read. The event time comes as its UTC ``time_key`` text."""
     kind = batches[0].source.kind
     received = {b.pk: b.received_at for b in batches}
-    with connection.cursor() as cur:
+    with hot_cursor() as cur:
         cur.execute(
-            'SELECT id, type, message_id, "timestamp", payload::text, profile_id, batch_id FROM cdp_rawevent '
-            "WHERE batch_id = ANY(%s) AND received_at = ANY(%s) AND profile_id IS NULL",
-            [list(received), sorted(set(received.values()))],
+            "SELECT id, type, message_id, to_char(\"timestamp\" AT TIME ZONE 'UTC', %s), payload::text, profile_id, "
+            "batch_id FROM cdp_rawevent "
+            "WHERE source_id = %s AND received_at = ANY(%s) AND batch_id = ANY(%s) AND profile_id IS NULL",
+            [PG_TIME_FORMAT, batches[0].source_id, sorted(set(received.values())), list(received)],
         )
-        return [EventRow(i, t, m, at, orjson.loads(p), pid, kind, received_at=received[b], batch_id=b)
-                for i, t, m, at, p, pid, b in cur.fetchall()]
+        loads = orjson.loads
+        return [EventRow(i, t, m, at, loads(p), pid, kind, received[b], b) for i, t, m, at, p, pid, b in cur]
 
 
 def _refresh_profile_ids(events: list[EventRow]) -> None:
     if not events:
         return
-    with connection.cursor() as cur:
+    with hot_cursor() as cur:
         cur.execute("SELECT id, profile_id FROM cdp_rawevent WHERE id = ANY(%s) AND received_at = ANY(%s)",
                     [[e.id for e in events], sorted({e.received_at for e in events})])
         current = dict(cur.fetchall())

@@ -45,14 +45,19 @@ class IdentityRules:
     def is_blocked(self, type_: str, value: str) -> bool:
         """Whether (type, value) is a blocked value. Answers are remembered in this process for as long as the
         blocked values stay the same (rules are reloaded for every batch; devices and people recur)."""
-        cache = self.__dict__.get("_blocked")
-        if cache is None:
-            cache = self.__dict__["_blocked"] = _blocked_memo(self)
+        cache = self.blocked_memo()
         key = (type_, value)
         hit = cache.get(key)
         if hit is None:
             hit = cache[key] = self._is_blocked(type_, value)
         return hit
+
+    def blocked_memo(self) -> dict[Ident, bool]:
+        """(type, value) → blocked, for these rules' blocked values (see :meth:`is_blocked`)."""
+        cache = self.__dict__.get("_blocked")
+        if cache is None:
+            cache = self.__dict__["_blocked"] = _blocked_memo(self)
+        return cache
 
     def _is_blocked(self, type_: str, value: str) -> bool:
         low = value.strip().lower()
@@ -65,7 +70,11 @@ class IdentityRules:
 
     def sort_key(self, ident: Ident) -> tuple[int, str, str]:
         """Identifiers sort by type priority (highest first), then type and value."""
-        return self.rank(ident[0]), ident[0], ident[1]
+        ranks = self.__dict__.get("_ranks")
+        rank = ranks.get(ident[0]) if ranks else None
+        if rank is None:
+            rank = self.rank(ident[0])
+        return rank, ident[0], ident[1]
 
 
 _BLOCKED_MEMOS: dict[tuple, dict[Ident, bool]] = {}
@@ -151,6 +160,9 @@ def _phone_e164(value: str, region: str) -> str | None:
 
 
 def _str_id(value: Any) -> str | None:
+    if type(value) is str:  # the common case first
+        value = value.strip()
+        return value[:512] if value else None
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int | float):
@@ -168,49 +180,70 @@ def message_identifiers(message: dict[str, Any], *, rules: IdentityRules, source
     → their own type (crm_contact_id only from the CRM source), alias previousId → user_id.
     """
     found: list[Ident] = []
-    context = message.get("context") if isinstance(message.get("context"), dict) else {}
-    uid = _str_id(message.get("userId"))
+    get = message.get
+    uid = _str_id(get("userId"))
     if uid:
         found.append(("user_id", uid))
-    if message.get("type") == "alias":
-        prev = _str_id(message.get("previousId"))
-        if prev and prev != _str_id(message.get("anonymousId")):
+    if get("type") == "alias":
+        prev = _str_id(get("previousId"))
+        if prev and prev != _str_id(get("anonymousId")):
             found.append(("user_id", prev))
-    aid = _str_id(message.get("anonymousId"))
+    aid = _str_id(get("anonymousId"))
     if aid:
         found.append(("anonymous_id", aid))
-    trait_sources = [message.get("traits"), context.get("traits")]
-    for traits in trait_sources:
-        if not isinstance(traits, dict):
-            continue
-        email = normalize_email(traits.get("email"))
-        if email:
-            found.append(("email", email))
-        phone = normalize_phone(traits.get("phone"), region=rules.default_phone_region)
-        if phone:
-            found.append(("phone", phone))
-    external = context.get("externalIds")
-    if isinstance(external, list):
-        for item in external:
-            if not isinstance(item, dict):
-                continue
-            type_ = _str_id(item.get("type"))
-            value = _str_id(item.get("id"))
-            if not type_ or not value:
-                continue
-            type_ = type_.lower()[:64]
-            if type_ == "crm_contact_id" and source_kind != "crm":
-                continue
-            if type_ == "email":
-                value = normalize_email(value)
-            elif type_ == "phone":
-                value = normalize_phone(value, region=rules.default_phone_region)
-            if value:
-                found.append((type_, value))
+    traits = get("traits")
+    if isinstance(traits, dict) and traits:
+        _contact_points(traits, found, rules)
+    context = get("context")
+    if isinstance(context, dict) and context:
+        traits = context.get("traits")
+        if isinstance(traits, dict) and traits:
+            _contact_points(traits, found, rules)
+        external = context.get("externalIds")
+        if isinstance(external, list):
+            _external_ids(external, found, rules, source_kind)
+    blocked = rules.blocked_memo()
     result: list[Ident] = []
     for ident in found:  # a handful: a list is the cheapest set
-        if ident not in result and not rules.is_blocked(*ident):
+        if ident in result:
+            continue
+        hit = blocked.get(ident)
+        if hit is None:
+            hit = blocked[ident] = rules._is_blocked(*ident)
+        if not hit:
             result.append(ident)
     if len(result) > 1:
         result.sort(key=rules.sort_key)
     return result
+
+
+def _contact_points(traits: dict[str, Any], found: list[Ident], rules: IdentityRules) -> None:
+    email = traits.get("email")
+    if email is not None:
+        email = normalize_email(email)
+        if email:
+            found.append(("email", email))
+    phone = traits.get("phone")
+    if phone is not None:
+        phone = normalize_phone(phone, region=rules.default_phone_region)
+        if phone:
+            found.append(("phone", phone))
+
+
+def _external_ids(external: list, found: list[Ident], rules: IdentityRules, source_kind: str) -> None:
+    for item in external:
+        if not isinstance(item, dict):
+            continue
+        type_ = _str_id(item.get("type"))
+        value = _str_id(item.get("id"))
+        if not type_ or not value:
+            continue
+        type_ = type_.lower()[:64]
+        if type_ == "crm_contact_id" and source_kind != "crm":
+            continue
+        if type_ == "email":
+            value = normalize_email(value)
+        elif type_ == "phone":
+            value = normalize_phone(value, region=rules.default_phone_region)
+        if value:
+            found.append((type_, value))

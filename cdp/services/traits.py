@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+# The same in Postgres's to_char(), for a timestamp at time zone UTC.
+PG_TIME_FORMAT = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
 # Traits that are identifiers or bookkeeping, never stored as traits.
 SKIPPED = frozenset()
 

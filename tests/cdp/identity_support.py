@@ -52,3 +52,22 @@ def partition() -> set[frozenset[tuple[str, str]]]:
 
 def event_profile(message_id: str) -> int | None:
     return RawEvent.objects.get(message_id=message_id).profile_id
+
+
+def dangling_links() -> list[str]:
+    """Identifiers and events pointing at a profile that does not exist or was merged away (there is no database
+    constraint on either link: identity resolution alone keeps them right)."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute(
+            """
+            SELECT 'identifier ' || i.type || ':' || i.value FROM cdp_identifier i
+              LEFT JOIN cdp_profile p ON p.id = i.profile_id WHERE p.id IS NULL OR p.merged_into_id IS NOT NULL
+            UNION ALL
+            SELECT 'event ' || e.message_id FROM cdp_rawevent e
+              LEFT JOIN cdp_profile p ON p.id = e.profile_id
+             WHERE e.profile_id IS NOT NULL AND (p.id IS NULL OR p.merged_into_id IS NOT NULL)
+            """
+        )
+        return [row[0] for row in cur.fetchall()]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from cdp.models import IngestBatch, RawEvent
 from cdp.services.processing import batch_process
+from cdp.services.traits import PG_TIME_FORMAT, time_key
 from tests.cdp.identity_support import ingest, msg, profile_of, source
 
 pytestmark = pytest.mark.django_db
@@ -56,3 +59,16 @@ def test_other_sources_and_the_event_budget_are_respected(settings):
     assert not IngestBatch.objects.filter(processed_at__isnull=True).exists()
     assert profile_of("anonymous_id", "dev").pk == profile_of("user_id", "dev-user").pk
     assert profile_of("anonymous_id", "elsewhere").pk != profile_of("user_id", "dev-user").pk
+
+
+@pytest.mark.parametrize("stamp", ["2026-11-01T10:00:00Z", "2026-11-01T10:00:00.000001+00:00",
+                                   "2026-03-29T01:30:00.5+02:00", "0999-12-31T23:59:59.999999-05:00"])
+def test_postgres_writes_event_times_as_python_does(stamp):
+    """Batches read each event's time as Postgres's text (PG_TIME_FORMAT); it must be the key Python's
+    time_key gives the same instant, or traits would compare times written two ways."""
+    at = datetime.fromisoformat(stamp)
+    with connection.cursor() as cur:
+        cur.execute("SELECT to_char(%s::timestamptz AT TIME ZONE 'UTC', %s)", [at, PG_TIME_FORMAT])
+        written = cur.fetchone()[0]
+    assert written == time_key(at)
+    assert datetime.fromisoformat(written) == at

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from cdp.models import IngestBatch
 from cdp.services.ingest import events_ingest
-from tests.cdp.identity_support import partition, source
+from tests.cdp.identity_support import dangling_links, partition, source
 from tests.workers import WorkerProcess, wait_until
 
 pytestmark = [pytest.mark.worker]
@@ -90,6 +90,7 @@ def test_parallel_workers_give_the_single_worker_partition(celery_worker_process
         app.conf.task_always_eager = False
     assert not IngestBatch.objects.filter(processed_at__isnull=True).exists()
     expected = partition()
+    assert dangling_links() == []
     # Ground truth: a group never holds identifiers of two people.
     for group in expected:
         owners = {v.split("-")[1] for t, v in group if t in ("anonymous_id",)} | {
@@ -104,3 +105,4 @@ def test_parallel_workers_give_the_single_worker_partition(celery_worker_process
         events_ingest(source=src, messages=chunk)
     assert wait_until(lambda: not IngestBatch.objects.filter(processed_at__isnull=True).exists(), timeout=60)
     assert partition() == expected
+    assert dangling_links() == []
