@@ -82,3 +82,21 @@ def test_worker_processes_keep_their_database_connection_between_tasks(celery_wo
     # The connections that served the first task still serve (no new connection per task).
     assert after_first <= worker_backends()
     assert len(worker_backends()) <= 2  # one per worker process
+
+
+def test_worker_processes_spare_long_lived_objects_from_the_garbage_collector():
+    import gc
+
+    from celery.signals import worker_process_init
+
+    from config.celery import _tune_garbage_collector
+
+    assert any(receiver() is _tune_garbage_collector for _, receiver in worker_process_init.receivers)
+    before = gc.get_threshold()
+    try:
+        _tune_garbage_collector()
+        assert gc.get_threshold() == tuple(settings.WORKER_GC_THRESHOLDS)
+        assert gc.get_freeze_count() > 10_000  # Django and the app, loaded before the first task
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
