@@ -238,12 +238,8 @@ def reset_processing() -> None:
 
     with connection.cursor() as cur:
         cur.execute("TRUNCATE cdp_identifier, cdp_profilemerge, cdp_refusedmerge, cdp_identifiersplit, cdp_profile, "
-                    "cdp_account, cdp_readtoken CASCADE")
-        cur.execute("UPDATE cdp_rawevent SET profile_id = NULL WHERE profile_id IS NOT NULL")
+                    "cdp_account, cdp_readtoken, cdp_eventprofile CASCADE")
         cur.execute("UPDATE cdp_ingestbatch SET processed_at = NULL, attempts = 0")
-        # Rewrite the events in ingest order, as a fresh ingest stores them: after the UPDATE above they are
-        # scattered over the table, which would make every run slower than the one before.
-        cur.execute("CLUSTER cdp_rawevent USING cdp_rawevent_pkey")
         cur.execute("VACUUM ANALYZE cdp_rawevent, cdp_ingestbatch")
     for batch_id in IngestBatch.objects.order_by("id").values_list("id", flat=True):
         batch_process.delay(batch_id)
@@ -252,7 +248,7 @@ def reset_processing() -> None:
 def wipe() -> None:
     with connection.cursor() as cur:
         cur.execute("TRUNCATE cdp_identifier, cdp_profilemerge, cdp_refusedmerge, cdp_identifiersplit, cdp_rawevent, "
-                    "cdp_messagededupe, cdp_ingestbatch, cdp_profile, cdp_account CASCADE")
+                    "cdp_messagededupe, cdp_ingestbatch, cdp_profile, cdp_account, cdp_eventprofile CASCADE")
 
 
 def main() -> None:
@@ -319,7 +315,7 @@ def main() -> None:
             if args.analyze_every and time.perf_counter() - analyzed > args.analyze_every:
                 # What autovacuum does on a normal server: keep planner statistics of the growing tables fresh.
                 with connection.cursor() as cur:
-                    cur.execute("ANALYZE cdp_identifier, cdp_profile, cdp_profilemerge, cdp_rawevent")
+                    cur.execute("ANALYZE cdp_identifier, cdp_profile, cdp_profilemerge, cdp_eventprofile")
                 analyzed = time.perf_counter()
             time.sleep(0.2)
     finally:
@@ -341,7 +337,8 @@ def main() -> None:
     known = sum(1 for k in truth if k[0] != "anonymous_id")
     print(f"pairwise precision {precision:.6f}, recall {recall:.6f} over {known:,} known identifiers (target 1.0)")
     profiles_of_users = {v: pid for (t_, v), pid in found.items() if t_ == "user_id"}
-    got = dict(RawEvent.objects.filter(message_id__in=list(shared_truth)).values_list("message_id", "profile_id"))
+    got = dict(RawEvent.objects.filter(message_id__in=list(shared_truth))
+               .values_list("message_id", "profile_links__profile_id"))
     right = sum(1 for mid, person in shared_truth.items() if got.get(mid) == profiles_of_users.get(f"user-{person}"))
     print(f"anonymous-only events on shared devices attributed to the person who produced them: "
           f"{right:,}/{len(shared_truth):,} ({right / max(1, len(shared_truth)):.1%})")

@@ -1,8 +1,8 @@
-from cdp.models.events import IngestBatch, MessageDedupe, RawEvent, RejectedMessage
+from cdp.models.events import EventProfile, IngestBatch, MessageDedupe, RawEvent, RejectedMessage
 from cdp.models.sources import Source
 
 __all__ = ["Source"]
-__all__ += ["IngestBatch", "MessageDedupe", "RawEvent", "RejectedMessage"]
+__all__ += ["EventProfile", "IngestBatch", "MessageDedupe", "RawEvent", "RejectedMessage"]
 from cdp.models.computed_traits import ComputedTrait  # noqa: E402
 from cdp.models.identity import (  # noqa: E402
     BlockedValue,

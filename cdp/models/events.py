@@ -1,5 +1,6 @@
 """Collected events: one IngestBatch per accepted request, append-only RawEvent rows (partitioned by day),
-the dedupe index on (source, messageId) and the rejected messages kept for inspection."""
+the profile each event belongs to (EventProfile), the dedupe index on (source, messageId) and the rejected
+messages kept for inspection."""
 
 from django.contrib.postgres.indexes import BrinIndex
 from django.db import models
@@ -57,18 +58,40 @@ class RawEvent(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     future_timestamp = models.BooleanField(default=False)
     payload = models.JSONField()
-    profile_id = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
-        indexes = [
-            models.Index(fields=["source", "-received_at"], name="cdp_raw_source_recv"),
-            models.Index(
-                fields=["profile_id", "-timestamp"], condition=Q(profile_id__isnull=False), name="cdp_raw_profile_ts"
-            ),
-        ]
+        indexes = [models.Index(fields=["source", "-received_at"], name="cdp_raw_source_recv")]
 
     def __str__(self) -> str:
         return f"{self.type} {self.message_id}"
+
+
+class EventProfile(models.Model):
+    """The profile an event belongs to: written by identity resolution, moved by merges and splits.
+
+    Kept apart from the event itself so the event row stays append-only: assigning or moving an event writes
+    this narrow row instead of a new version of the wide, partitioned one. ``received_at`` locates the event's
+    partition (``event`` joins on both columns); ``timestamp`` is the event's, for a profile's newest events.
+    """
+
+    event_id = models.BigIntegerField(primary_key=True)
+    received_at = models.DateTimeField()
+    profile_id = models.BigIntegerField()
+    timestamp = models.DateTimeField()
+    event = models.ForeignObject(
+        RawEvent, on_delete=models.DO_NOTHING, from_fields=["event_id", "received_at"], to_fields=["id", "received_at"],
+        related_name="profile_links",
+    )
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["profile_id", "-timestamp", "-event_id"], name="cdp_evprof_profile_ts"),
+            # Retention deletes the rows of dropped partitions; rows arrive roughly in received_at order.
+            BrinIndex(fields=["received_at"], name="cdp_evprof_recv_brin"),
+        ]
+
+    def __str__(self) -> str:
+        return f"event {self.event_id} → profile {self.profile_id}"
 
 
 class MessageDedupe(models.Model):

@@ -44,7 +44,7 @@ def _title(message_type: str, name: str | None, payload: dict[str, Any]) -> str:
 
 def profile_event_entries(profile_id: int, *, limit: int = 50, kinds: set[str] | None = None) -> list[TimelineEntry]:
     """The profile's own events as timeline entries (CRM-sourced events left out), newest first."""
-    rows = (RawEvent.objects.filter(profile_id=profile_id).exclude(source__kind="crm")
+    rows = (RawEvent.objects.filter(profile_links__profile_id=profile_id).exclude(source__kind="crm")
             .order_by("-timestamp", "-id").values_list("type", "event", "timestamp", "payload", "source__kind",
                                                        "source__name")[: limit * 2])
     url = reverse("cdp:profile-detail", args=[profile_id])

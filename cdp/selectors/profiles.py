@@ -56,8 +56,8 @@ def profile_identifiers(profile: Profile) -> list[Identifier]:
 
 
 def profile_events(profile: Profile, *, kinds: set[str] | None = None) -> QuerySet[RawEvent]:
-    """The profile's events, newest first (uses the (profile_id, timestamp desc) index)."""
-    qs = RawEvent.objects.filter(profile_id=profile.pk).order_by("-timestamp", "-id")
+    """The profile's events, newest first (through the EventProfile (profile_id, timestamp desc) index)."""
+    qs = RawEvent.objects.filter(profile_links__profile_id=profile.pk).order_by("-timestamp", "-id")
     if kinds:
         qs = qs.filter(type__in=kinds)
     return qs

@@ -215,7 +215,9 @@ def computed_trait_recompute(*, trait_id: int, chunk: int = 5000) -> int:
             states: dict[int, dict] = {pid: {} for pid in ids}
             with connection.cursor() as cur:
                 cur.execute(
-                    "SELECT profile_id, type, payload, timestamp FROM cdp_rawevent WHERE profile_id = ANY(%s)",
+                    "SELECT p.profile_id, e.type, e.payload, e.timestamp FROM cdp_eventprofile p "
+                    "JOIN cdp_rawevent e ON e.id = p.event_id AND e.received_at = p.received_at "
+                    "WHERE p.profile_id = ANY(%s)",
                     [ids],
                 )
                 for pid, mtype, payload, at in cur.fetchall():

@@ -76,10 +76,10 @@ class BatchOutcome:
 
 def identity_process_events(*, events: list[EventRow], rules: IdentityRules | None = None,
                             defns: list | None = None, wait: bool = True) -> BatchOutcome:
-    """Resolve ``events`` (one batch) and write profiles, identifiers, merges, traits, computed traits and
-    RawEvent.profile_id. Caller holds the transaction and the batch lock. Idempotent for already-resolved events:
-    their identifiers exist, traits carry their event times and computed traits only count events whose
-    profile_id was empty.
+    """Resolve ``events`` (one batch) and write profiles, identifiers, merges, traits, computed traits and the
+    events' profile links (EventProfile). Caller holds the transaction and the batch lock. Idempotent for
+    already-resolved events: their identifiers exist, traits carry their event times and computed traits only
+    count events that had no profile yet.
 
     ``wait=False`` resolves only the events that need no lock held by another transaction and returns the
     others in ``outcome.deferred`` (see cdp.services.identity_locks)."""
@@ -121,8 +121,8 @@ def identity_process_events(*, events: list[EventRow], rules: IdentityRules | No
         temp = graph.new_profiles()
         real: dict[int, int] = {}
         if temp:
-            cur.execute("SELECT nextval(pg_get_serial_sequence('cdp_profile', 'id')) FROM generate_series(1, %s)",
-                        [len(temp)])
+            cur.execute("SELECT nextval(s.seq) FROM (SELECT pg_get_serial_sequence('cdp_profile', 'id')::regclass "
+                        "AS seq) s, generate_series(1, %s)", [len(temp)])
             for key, (pid,) in zip(temp, cur.fetchall(), strict=True):
                 real[key] = pid
         for key in temp:
@@ -264,7 +264,7 @@ def identity_process_events(*, events: list[EventRow], rules: IdentityRules | No
             )
             cur.execute(
                 """
-                UPDATE cdp_rawevent e SET profile_id = m.s
+                UPDATE cdp_eventprofile e SET profile_id = m.s
                   FROM unnest(%s::bigint[], %s::bigint[]) AS m(m, s)
                  WHERE e.profile_id = m.m AND e.profile_id = ANY(%s::bigint[])
                 """,
@@ -303,15 +303,15 @@ def identity_process_events(*, events: list[EventRow], rules: IdentityRules | No
         # --- events ------------------------------------------------------------------------------------
         changes = [(e, pid) for e, pid in event_profile if e.profile_id != pid]
         if changes:
-            # Naming the batches' received_at (a constant list) lets Postgres touch only those days' partitions.
+            received = {at: at.isoformat() for at in {e.received_at for e, _ in changes}}
             cur.execute(
                 """
-                UPDATE cdp_rawevent e SET profile_id = m.p
-                  FROM unnest(%s::bigint[], %s::bigint[]) AS m(id, p)
-                 WHERE e.id = m.id AND e.received_at = ANY(%s)
+                INSERT INTO cdp_eventprofile (event_id, received_at, profile_id, "timestamp")
+                SELECT * FROM unnest(%s::bigint[], %s::timestamptz[], %s::bigint[], %s::timestamptz[])
+                ON CONFLICT (event_id) DO UPDATE SET profile_id = EXCLUDED.profile_id
                 """,
-                [ints(e.id for e, _ in changes), ints(p for _, p in changes),
-                 sorted({e.received_at for e, _ in changes})],
+                [ints(e.id for e, _ in changes), "{" + ",".join(received[e.received_at] for e, _ in changes) + "}",
+                 ints(p for _, p in changes), "{" + ",".join(e.time_key for e, _ in changes) + "}"],
             )
 
     # --- audit ----------------------------------------------------------------------------------------

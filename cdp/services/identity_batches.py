@@ -26,7 +26,7 @@ from cdp.extensions import profiles_changed_listeners
 from cdp.models import IngestBatch
 from cdp.services import computed_traits as ct
 from cdp.services.identity import BatchOutcome, EventRow, identity_process_events
-from cdp.services.identity_locks import hot_cursor
+from cdp.services.identity_locks import hot_cursor, ints
 from cdp.services.identity_rules import IdentityRules, identity_rules_load
 from cdp.services.traits import PG_TIME_FORMAT
 
@@ -158,21 +158,21 @@ def _events_of(batches: list[IngestBatch]) -> list[EventRow]:
     received = {b.pk: b.received_at for b in batches}
     with hot_cursor() as cur:
         cur.execute(
-            "SELECT id, type, message_id, to_char(\"timestamp\" AT TIME ZONE 'UTC', %s), payload::text, profile_id, "
-            "batch_id FROM cdp_rawevent "
-            "WHERE source_id = %s AND received_at = ANY(%s) AND batch_id = ANY(%s) AND profile_id IS NULL",
+            "SELECT id, type, message_id, to_char(\"timestamp\" AT TIME ZONE 'UTC', %s), payload::text, batch_id "
+            "FROM cdp_rawevent e WHERE source_id = %s AND received_at = ANY(%s) AND batch_id = ANY(%s) "
+            "AND NOT EXISTS (SELECT 1 FROM cdp_eventprofile p WHERE p.event_id = e.id)",
             [PG_TIME_FORMAT, batches[0].source_id, sorted(set(received.values())), list(received)],
         )
         loads = orjson.loads
-        return [EventRow(i, t, m, at, loads(p), pid, kind, received[b], b) for i, t, m, at, p, pid, b in cur]
+        return [EventRow(i, t, m, at, loads(p), None, kind, received[b], b) for i, t, m, at, p, b in cur]
 
 
 def _refresh_profile_ids(events: list[EventRow]) -> None:
     if not events:
         return
     with hot_cursor() as cur:
-        cur.execute("SELECT id, profile_id FROM cdp_rawevent WHERE id = ANY(%s) AND received_at = ANY(%s)",
-                    [[e.id for e in events], sorted({e.received_at for e in events})])
+        cur.execute("SELECT event_id, profile_id FROM cdp_eventprofile WHERE event_id = ANY(%s::bigint[])",
+                    [ints(e.id for e in events)])
         current = dict(cur.fetchall())
     for e in events:
         e.profile_id = current.get(e.id)

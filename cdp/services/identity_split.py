@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import connection, transaction
 from django.utils import timezone
 
-from cdp.models import Identifier, IdentifierSplit, Profile, RawEvent
+from cdp.models import EventProfile, Identifier, IdentifierSplit, Profile, RawEvent
 from cdp.services import computed_traits as ct
 from cdp.services.identity_locks import advisory_lock
 from cdp.services.identity_rules import identity_rules_load, message_identifiers
@@ -24,7 +24,7 @@ def profiles_rebuild(*, profile_ids: list[int]) -> None:
         traits: dict = {}
         times: dict = {}
         state: dict = {}
-        events = RawEvent.objects.filter(profile_id=pid).order_by("timestamp", "id").values_list(
+        events = RawEvent.objects.filter(profile_links__profile_id=pid).order_by("timestamp", "id").values_list(
             "type", "payload", "timestamp")
         for mtype, payload, at in events.iterator(chunk_size=2000):
             new = message_traits(mtype, payload)
@@ -56,13 +56,13 @@ def identifier_split(*, identifier_id: int, by=None) -> IdentifierSplit:
         Identifier.objects.filter(pk=ident.pk).update(profile=new)
         target = (ident.type, ident.value)
         moving: list[int] = []
-        rows = RawEvent.objects.filter(profile_id=old.pk).values_list("id", "payload", "source__kind")
+        rows = RawEvent.objects.filter(profile_links__profile_id=old.pk).values_list("id", "payload", "source__kind")
         for eid, payload, kind in rows.iterator(chunk_size=2000):
             ids = set(message_identifiers(payload, rules=rules, source_kind=kind or ""))
             if target in ids and not ids & remaining:
                 moving.append(eid)
         if moving:
-            RawEvent.objects.filter(profile_id=old.pk, id__in=moving).update(profile_id=new.pk)
+            EventProfile.objects.filter(profile_id=old.pk, event_id__in=moving).update(profile_id=new.pk)
         if ident.type == "crm_contact_id" and old.crm_contact_id is not None:
             contact_id = old.crm_contact_id
             Profile.objects.filter(pk=old.pk).update(crm_contact_id=None)

@@ -84,6 +84,8 @@ def partitions_maintain(*, today: date | None = None) -> PartitionReport:
     cutoff = datetime(cutoff_day.year, cutoff_day.month, cutoff_day.day, tzinfo=UTC)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {DEFAULT_PARTITION} WHERE received_at < %s", [cutoff])
+        # The profile links of the events gone with their partitions.
+        cursor.execute("DELETE FROM cdp_eventprofile WHERE received_at < %s", [cutoff])
     # Batches whose events are gone: only processed ones (an unprocessed batch still has to be processed).
     IngestBatch.objects.filter(received_at__lt=cutoff, processed_at__isnull=False).delete()
     return report

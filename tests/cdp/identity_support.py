@@ -51,7 +51,7 @@ def partition() -> set[frozenset[tuple[str, str]]]:
 
 
 def event_profile(message_id: str) -> int | None:
-    return RawEvent.objects.get(message_id=message_id).profile_id
+    return RawEvent.objects.filter(message_id=message_id).values_list("profile_links__profile_id", flat=True).get()
 
 
 def dangling_links() -> list[str]:
@@ -65,9 +65,11 @@ def dangling_links() -> list[str]:
             SELECT 'identifier ' || i.type || ':' || i.value FROM cdp_identifier i
               LEFT JOIN cdp_profile p ON p.id = i.profile_id WHERE p.id IS NULL OR p.merged_into_id IS NOT NULL
             UNION ALL
-            SELECT 'event ' || e.message_id FROM cdp_rawevent e
-              LEFT JOIN cdp_profile p ON p.id = e.profile_id
-             WHERE e.profile_id IS NOT NULL AND (p.id IS NULL OR p.merged_into_id IS NOT NULL)
+            SELECT 'event ' || l.event_id FROM cdp_eventprofile l
+              LEFT JOIN cdp_profile p ON p.id = l.profile_id WHERE p.id IS NULL OR p.merged_into_id IS NOT NULL
+            UNION ALL
+            SELECT 'link without event ' || l.event_id FROM cdp_eventprofile l
+             WHERE NOT EXISTS (SELECT 1 FROM cdp_rawevent e WHERE e.id = l.event_id AND e.received_at = l.received_at)
             """
         )
         return [row[0] for row in cur.fetchall()]

@@ -31,7 +31,7 @@ def test_a_task_processes_the_waiting_batches_of_its_source_in_one_transaction()
         batch_process(batch_id=ids[0])
     assert not IngestBatch.objects.filter(pk__in=ids, processed_at__isnull=True).exists()
     person = profile_of("user_id", "dev-user")
-    assert set(RawEvent.objects.values_list("profile_id", flat=True)) == {person.pk}
+    assert set(RawEvent.objects.values_list("profile_links__profile_id", flat=True)) == {person.pk}
     assert person.traits == {"plan": "pro"}
     single = len(queries)
 

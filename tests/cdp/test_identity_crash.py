@@ -28,7 +28,7 @@ def _messages():
 
 def _nothing_written():
     return (not Identifier.objects.exists() and not Profile.objects.exists()
-            and not RawEvent.objects.filter(profile_id__isnull=False).exists())
+            and not RawEvent.objects.filter(profile_links__isnull=False).exists())
 
 
 @pytest.mark.django_db
@@ -49,7 +49,7 @@ def test_failure_at_the_last_step_rolls_back_everything_then_a_retry_counts_once
     batch_process(batch_id=result.batch_id)
     p = profile_of("user_id", "crash-user")
     assert p.computed["clicks"] == 2 and p.traits == {"plan": "pro"}
-    assert set(RawEvent.objects.values_list("profile_id", flat=True)) == {p.pk}
+    assert set(RawEvent.objects.values_list("profile_links__profile_id", flat=True)) == {p.pk}
 
 
 def _kill_tree(worker: WorkerProcess) -> None:

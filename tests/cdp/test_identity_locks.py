@@ -38,9 +38,9 @@ def test_people_held_by_another_transaction_wait_while_the_rest_of_the_batch_is_
         assert IngestBatch.objects.get(pk=result.batch_id).processed_at is None
         free = Profile.objects.get(pk=_profile_id("user_id", "free-user"))
         assert free.traits == {"plan": "free"}
-        assert set(RawEvent.objects.filter(profile_id=free.pk).values_list("type", flat=True)) == {
+        assert set(RawEvent.objects.filter(profile_links__profile_id=free.pk).values_list("type", flat=True)) == {
             "identify", "track"}
-        assert not RawEvent.objects.filter(anonymous_id="held-dev", profile_id__isnull=False).exists()
+        assert not RawEvent.objects.filter(anonymous_id="held-dev", profile_links__isnull=False).exists()
 
         blocker.execute("SELECT pg_advisory_unlock_all()")
     finally:
@@ -49,5 +49,5 @@ def test_people_held_by_another_transaction_wait_while_the_rest_of_the_batch_is_
     held = profile_of("user_id", "held-user")
     assert profile_of("anonymous_id", "held-dev").pk == held.pk != free.pk
     assert held.traits == {"plan": "pro"}
-    assert not RawEvent.objects.filter(profile_id__isnull=True).exists()
+    assert not RawEvent.objects.filter(profile_links__isnull=True).exists()
     assert Profile.objects.count() == 2

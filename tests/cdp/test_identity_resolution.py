@@ -73,7 +73,7 @@ def test_alias_chain_joins_all_user_ids():
     p = profile_of("user_id", "old")
     assert {i.value for i in p.identifiers.filter(type="user_id")} == {"old", "mid", "new"}
     assert p.traits["name"] == "Zed"
-    assert RawEvent.objects.exclude(profile_id=p.pk).count() == 0
+    assert RawEvent.objects.exclude(profile_links__profile_id=p.pk).count() == 0
 
 
 def test_one_message_merges_three_profiles_into_the_oldest():
@@ -197,7 +197,7 @@ def test_reprocessing_the_same_events_changes_nothing():
     def snapshot():
         return (partition(),
                 sorted(Profile.objects.values_list("id", "merged_into_id", "traits", "computed", "crm_contact_id")),
-                sorted(RawEvent.objects.values_list("id", "profile_id")),
+                sorted(RawEvent.objects.values_list("id", "profile_links__profile_id")),
                 ProfileMerge.objects.count(), RefusedMerge.objects.count())
 
     before = snapshot()

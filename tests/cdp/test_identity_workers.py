@@ -16,7 +16,7 @@ from tests.workers import WorkerProcess, wait_until
 pytestmark = [pytest.mark.worker]
 
 TABLES = ("cdp_identifier", "cdp_profilemerge", "cdp_refusedmerge", "cdp_identifiersplit", "cdp_rawevent",
-          "cdp_messagededupe", "cdp_ingestbatch", "cdp_profile", "cdp_account")
+          "cdp_messagededupe", "cdp_ingestbatch", "cdp_profile", "cdp_account", "cdp_eventprofile")
 
 
 def _wipe():
