@@ -283,13 +283,14 @@ def identity_process_events(*, events: list[EventRow], rules: IdentityRules | No
                 """,
                 [ints(a for a, _ in moved), ints(b for _, b in moved)],
             )
+        # New identifiers cannot exist: every writer of identifiers holds their advisory locks, which this batch
+        # holds (a plain INSERT, so a broken invariant fails the batch loudly rather than losing an identifier).
         created = [(t, v, rid(k)) for (t, v), k in finals.items() if (t, v) not in owners]
         if created:
             cur.execute(
                 """
                 INSERT INTO cdp_identifier (type, value, profile_id, created_at)
                 SELECT t, v, p, %s FROM jsonb_to_recordset(%s::jsonb) AS q(t text, v text, p bigint)
-                ON CONFLICT (type, value) DO NOTHING
                 """,
                 [now, to_json([{"t": t, "v": v, "p": p} for t, v, p in created])],
             )
@@ -301,17 +302,27 @@ def identity_process_events(*, events: list[EventRow], rules: IdentityRules | No
             crm_links_follow(cur, touched)
 
         # --- events ------------------------------------------------------------------------------------
-        changes = [(e, pid) for e, pid in event_profile if e.profile_id != pid]
-        if changes:
-            received = {at: at.isoformat() for at in {e.received_at for e, _ in changes}}
+        # Events without a profile get their link (the batch lock keeps other workers off these events); an
+        # event resolved before (by an earlier try of its batch) moves if its person changed since.
+        linked = [(e, pid) for e, pid in event_profile if e.profile_id is None]
+        if linked:
+            received = {at: at.isoformat() for at in {e.received_at for e, _ in linked}}
             cur.execute(
                 """
                 INSERT INTO cdp_eventprofile (event_id, received_at, profile_id, "timestamp")
                 SELECT * FROM unnest(%s::bigint[], %s::timestamptz[], %s::bigint[], %s::timestamptz[])
-                ON CONFLICT (event_id) DO UPDATE SET profile_id = EXCLUDED.profile_id
                 """,
-                [ints(e.id for e, _ in changes), "{" + ",".join(received[e.received_at] for e, _ in changes) + "}",
-                 ints(p for _, p in changes), "{" + ",".join(e.time_key for e, _ in changes) + "}"],
+                [ints(e.id for e, _ in linked), "{" + ",".join(received[e.received_at] for e, _ in linked) + "}",
+                 ints(p for _, p in linked), "{" + ",".join(e.time_key for e, _ in linked) + "}"],
+            )
+        moved_events = [(e, pid) for e, pid in event_profile if e.profile_id is not None and e.profile_id != pid]
+        if moved_events:
+            cur.execute(
+                """
+                UPDATE cdp_eventprofile l SET profile_id = m.p
+                  FROM unnest(%s::bigint[], %s::bigint[]) AS m(id, p) WHERE l.event_id = m.id
+                """,
+                [ints(e.id for e, _ in moved_events), ints(p for _, p in moved_events)],
             )
 
     # --- audit ----------------------------------------------------------------------------------------
