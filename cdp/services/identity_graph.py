@@ -22,7 +22,7 @@ from typing import Any
 from cdp.services.identity_rules import Ident, IdentityRules
 
 
-@dataclass
+@dataclass(slots=True)
 class MergeRecord:
     survivor: int
     merged: int
@@ -31,7 +31,7 @@ class MergeRecord:
     identifiers: list[Ident]
 
 
-@dataclass
+@dataclass(slots=True)
 class Refusal:
     profile: int
     other: int | None
@@ -42,7 +42,7 @@ class Refusal:
     handed_over: bool
 
 
-@dataclass
+@dataclass(slots=True)
 class ProfileNode:
     key: int
     rank: tuple[int, int]

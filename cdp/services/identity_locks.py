@@ -60,8 +60,8 @@ def hot_cursor():
 
 
 def ints(values) -> str:
-    """A Postgres array literal of integers (much cheaper to send than an adapted Python list)."""
-    return "{" + ",".join(str(int(v)) for v in values) + "}"
+    """A Postgres array literal of integers (Python ints; much cheaper to send than an adapted Python list)."""
+    return "{" + ",".join(map(str, values)) + "}"
 
 
 def to_json(value) -> str:
