@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from cdp.models import IngestBatch, MessageDedupe, RawEvent, RejectedMessage, Source
+from cdp.models import EventProfile, IngestBatch, MessageDedupe, RawEvent, RejectedMessage, Source
 from cdp.services import retention
 from cdp.services.ingest import batches_requeue_stale, events_ingest
 from cdp.tasks import batches_sweep, dedupe_prune, partitions_maintain, rejected_prune
@@ -155,6 +155,7 @@ def test_partitions_are_created_ahead_and_dropped_after_retention(settings):
         cursor.execute("SELECT message_id, tableoid::regclass::text FROM cdp_rawevent ORDER BY message_id")
         where = dict(cursor.fetchall())
     assert where["msg-1"] == "cdp_rawevent_p20200110" and where["msg-2"] == "cdp_rawevent_default"
+    assert EventProfile.objects.count() == 3  # processed: each event is linked to its profile
 
     report = retention.partitions_maintain()
     assert {"cdp_rawevent_p20200109", "cdp_rawevent_p20200110", "cdp_rawevent_p20200113"} <= set(report.dropped)
@@ -163,6 +164,9 @@ def test_partitions_are_created_ahead_and_dropped_after_retention(settings):
     assert retention.partition_name(today + timedelta(days=3)) in retention.partitions_list()
     assert list(RawEvent.objects.values_list("message_id", flat=True)) == ["msg-3"]
     assert IngestBatch.objects.filter(received_at__year=2020).count() == 0
+    # The profile links of the dropped events went with them.
+    assert list(EventProfile.objects.values_list("event_id", flat=True)) == list(
+        RawEvent.objects.values_list("id", flat=True))
 
 
 @pytest.mark.django_db(transaction=True)

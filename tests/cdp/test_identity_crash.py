@@ -16,7 +16,7 @@ from cdp.services.identity_locks import lock_key
 from cdp.services.ingest import batches_requeue_stale, events_ingest
 from cdp.services.processing import batch_process
 from tests import workers
-from tests.cdp.identity_support import msg, profile_of, source
+from tests.cdp.identity_support import dangling_links, msg, profile_of, source
 from tests.workers import WorkerProcess, wait_until
 
 
@@ -94,6 +94,7 @@ def test_worker_killed_mid_batch_leaves_nothing_and_the_sweep_redoes_it(celery_w
     p = profile_of("user_id", "crash-user")
     assert p.computed["clicks"] == 2
     assert Profile.objects.count() == 1
+    assert dangling_links() == []
 
 
 def waiting_backends() -> bool:

@@ -6,7 +6,7 @@ import pytest
 
 from cdp.models import ComputedTrait, Identifier, IdentifierSplit, Profile
 from cdp.services.identity_split import SplitError, identifier_split
-from tests.cdp.identity_support import event_profile, ingest, msg, profile_of, source
+from tests.cdp.identity_support import dangling_links, event_profile, ingest, msg, profile_of, source
 
 pytestmark = pytest.mark.django_db
 
@@ -39,6 +39,7 @@ def test_split_after_merge_moves_only_events_carrying_just_that_identifier(admin
     assert kim.traits == {"nick": "kim"} and new.traits == {"nick": "tab"}
     assert kim.computed["views"] == 2 and new.computed["views"] == 3
     assert IdentifierSplit.objects.get().by == admin_user
+    assert dangling_links() == []
 
 
 def test_split_of_the_only_identifier_is_refused():
