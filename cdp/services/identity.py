@@ -121,8 +121,9 @@ def identity_process_events(*, events: list[EventRow], rules: IdentityRules | No
         temp = graph.new_profiles()
         real: dict[int, int] = {}
         if temp:
-            cur.execute("SELECT nextval(s.seq) FROM (SELECT pg_get_serial_sequence('cdp_profile', 'id')::regclass "
-                        "AS seq) s, generate_series(1, %s)", [len(temp)])
+            # The sequence is looked up once (an uncorrelated subquery), not for every value.
+            cur.execute("SELECT nextval((SELECT pg_get_serial_sequence('cdp_profile', 'id')::regclass)) "
+                        "FROM generate_series(1, %s)", [len(temp)])
             for key, (pid,) in zip(temp, cur.fetchall(), strict=True):
                 real[key] = pid
         for key in temp:
