@@ -1,6 +1,7 @@
 """Unified profiles (one per real person) and accounts (the companies that group calls attach people to)."""
 
 from django.db import models
+from django.db.models import Q
 
 
 class Account(models.Model):
@@ -26,8 +27,10 @@ class Profile(models.Model):
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Its index, like those of account and crm_contact_id below, holds only the rows that have a value: most
+    # profiles have none, and identity resolution creates thousands a second.
     merged_into = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="absorbed", db_index=True
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="absorbed", db_index=False
     )
     traits = models.JSONField(default=dict, blank=True)
     trait_times = models.JSONField(default=dict, blank=True)
@@ -35,11 +38,17 @@ class Profile(models.Model):
     computed_state = models.JSONField(default=dict, blank=True)
     account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="profiles",
                                 db_index=False)  # indexed as cdp_profile_account below
-    crm_contact_id = models.BigIntegerField(null=True, blank=True, unique=True)
+    crm_contact_id = models.BigIntegerField(null=True, blank=True)  # unique: see constraints
 
     class Meta:
         indexes = [
-            models.Index(fields=["account"], name="cdp_profile_account"),
+            models.Index(fields=["account"], condition=Q(account__isnull=False), name="cdp_profile_account"),
+            models.Index(fields=["merged_into"], condition=Q(merged_into__isnull=False),
+                         name="cdp_profile_merged_into"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["crm_contact_id"], condition=Q(crm_contact_id__isnull=False),
+                                    name="cdp_profile_crm_contact_unique"),
         ]
 
     def __str__(self) -> str:

@@ -115,6 +115,15 @@ class BatchGraph:
         """Resolve one message's identifiers (highest priority first) to a profile key; None if it has none."""
         if not ids:
             return None
+        if len(ids) == 1:  # the common page/track call: its one identifier's profile, or a new one
+            ident = ids[0]
+            key = self.owner.get(ident)
+            if key is not None:
+                return self.find(key)
+            survivor = self._new_profile()
+            self.owner[ident] = survivor
+            self.nodes[survivor].counts[ident[0]] += 1
+            return survivor
         candidate = list(ids)
         dropped: list[tuple[Ident, str]] = []
         while True:
