@@ -303,8 +303,9 @@ def identity_process_events(*, events: list[EventRow], rules: IdentityRules | No
             crm_links_follow(cur, touched)
 
         # --- events ------------------------------------------------------------------------------------
-        # Events without a profile get their link (the batch lock keeps other workers off these events); an
-        # event resolved before (by an earlier try of its batch) moves if its person changed since.
+        # Events without a profile get their link (the batch lock keeps other workers off these events). A
+        # deferred event that another worker's claim resolved between our two passes already has one: it is
+        # only moved if its person changed since.
         linked = [(e, pid) for e, pid in event_profile if e.profile_id is None]
         if linked:
             received = {at: at.isoformat() for at in {e.received_at for e, _ in linked}}

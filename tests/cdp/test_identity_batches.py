@@ -34,6 +34,8 @@ def test_a_task_processes_the_waiting_batches_of_its_source_in_one_transaction()
     assert set(RawEvent.objects.values_list("profile_links__profile_id", flat=True)) == {person.pk}
     assert person.traits == {"plan": "pro"}
     single = len(queries)
+    # Identity resolution's own cursor is logged like any other (so the check below can see its queries).
+    assert any("cdp_rawevent" in q["sql"] for q in queries.captured_queries)
 
     # The tasks of the batches taken along find them done.
     with CaptureQueriesContext(connection) as queries:
