@@ -28,6 +28,7 @@ from cdp.services import computed_traits as ct
 from cdp.services.identity import BatchOutcome, EventRow, identity_process_events
 from cdp.services.identity_locks import hot_cursor, ints
 from cdp.services.identity_rules import IdentityRules, identity_rules_load
+from cdp.services.identity_statistics import identity_statistics_ensure
 from cdp.services.traits import PG_TIME_FORMAT
 
 
@@ -50,6 +51,7 @@ def identity_batch_process(*, batch_id: int, max_attempts: int = 6) -> BatchOutc
     first = _in_transaction(lambda: _first_pass(batch_id, rules=rules, defns=defns), max_attempts)
     if first is None:
         return None
+    identity_statistics_ensure()  # a new database: see cdp.services.identity_statistics
     outcomes = [first.outcome]
     if first.waiting:
         second = _in_transaction(
