@@ -71,10 +71,14 @@ class MergeExplanation:
 
 
 def profile_merges(profile: Profile) -> MergeExplanation:
-    """Why these are one person: every merge into this profile (directly or into profiles merged into it)."""
-    merges = list(ProfileMerge.objects.filter(survivor=profile).order_by("at", "id"))
+    """Why these are one person: every merge into this profile, directly or into a profile merged into it since
+    (a merged profile points at its final survivor, so one level of ``merged_into`` covers any chain)."""
+    merges = list(ProfileMerge.objects.filter(Q(survivor=profile) | Q(survivor__merged_into=profile))
+                  .order_by("at", "id"))
     absorbed = {m.merged_id for m in merges}
-    refusals = list(RefusedMerge.objects.filter(Q(profile=profile) | Q(other_profile=profile)).order_by("-at")[:50])
+    refusals = list(RefusedMerge.objects.filter(
+        Q(profile=profile) | Q(other_profile=profile) | Q(profile__merged_into=profile)
+        | Q(other_profile__merged_into=profile)).order_by("-at")[:50])
     return MergeExplanation(merges=merges, refusals=refusals, nodes=sorted({profile.pk} | absorbed))
 
 

@@ -100,6 +100,28 @@ def test_one_message_merges_three_profiles_into_the_oldest():
     assert survivor.traits["plan"] == "pro"  # set at minute 1, newer than minute 0
 
 
+def test_the_explanation_follows_a_chain_of_merges():
+    """W merged into X, then X into Y: Y's page explains both, so every identifier on it is accounted for."""
+    from cdp.selectors.profiles import profile_merges
+
+    src = source()
+    ingest(src, [msg("identify", minute=0, userId="u-chain")])
+    ingest(src, [msg("page", minute=1, anonymousId="dev-x")])
+    ingest(src, [msg("identify", minute=2, anonymousId="dev-w", traits={"email": "w@chain.io"})])
+    y, x, w = profile_of("user_id", "u-chain"), profile_of("anonymous_id", "dev-x"), profile_of("email", "w@chain.io")
+    first = msg("identify", minute=3, anonymousId="dev-x", traits={"email": "w@chain.io"})
+    ingest(src, [first])
+    second = msg("track", minute=4, anonymousId="dev-x", userId="u-chain")
+    ingest(src, [second])
+    assert profile_of("email", "w@chain.io").pk == y.pk
+    assert set(Profile.objects.filter(pk__in=[x.pk, w.pk]).values_list("merged_into_id", flat=True)) == {y.pk}
+
+    why = profile_merges(Profile.objects.get(pk=y.pk))
+    assert [(m.merged_id, m.survivor_id, m.message_id) for m in why.merges] == [
+        (w.pk, x.pk, first["messageId"]), (x.pk, y.pk, second["messageId"])]
+    assert why.nodes == sorted({y.pk, x.pk, w.pk})
+
+
 def test_late_old_event_does_not_overwrite_newer_trait():
     src = source()
     ingest(src, [msg("identify", minute=10, userId="u1", traits={"plan": "pro", "city": "Oslo"})])
