@@ -76,8 +76,12 @@ class BlockedValue(models.Model):
 class ProfileMerge(models.Model):
     """``merged`` was folded into ``survivor`` because one message carried identifiers of both."""
 
-    survivor = models.ForeignKey("cdp.Profile", on_delete=models.CASCADE, related_name="merges_won")
-    merged = models.ForeignKey("cdp.Profile", on_delete=models.CASCADE, related_name="merges_lost")
+    # Written only by identity resolution, with ids of profile rows it holds locked: no database constraints (their
+    # checks cost every merge two lookups at commit); the (survivor, at) index serves lookups by survivor.
+    survivor = models.ForeignKey("cdp.Profile", on_delete=models.CASCADE, related_name="merges_won", db_index=False,
+                                 db_constraint=False)
+    merged = models.ForeignKey("cdp.Profile", on_delete=models.CASCADE, related_name="merges_lost",
+                               db_constraint=False)
     event_id = models.BigIntegerField(null=True, blank=True)
     message_id = models.CharField(max_length=100, blank=True)
     identifiers = models.JSONField(default=list, help_text="The message's identifiers as [type, value] pairs.")
@@ -93,9 +97,12 @@ class ProfileMerge(models.Model):
 class RefusedMerge(models.Model):
     """A merge a message asked for but a limit refused; the dropped identifier and why."""
 
-    profile = models.ForeignKey("cdp.Profile", on_delete=models.CASCADE, related_name="refusals")
+    # As for ProfileMerge: written by identity resolution alone, no database constraints.
+    profile = models.ForeignKey("cdp.Profile", on_delete=models.CASCADE, related_name="refusals", db_index=False,
+                                db_constraint=False)
     other_profile = models.ForeignKey(
-        "cdp.Profile", null=True, blank=True, on_delete=models.CASCADE, related_name="refusals_other"
+        "cdp.Profile", null=True, blank=True, on_delete=models.CASCADE, related_name="refusals_other",
+        db_constraint=False,
     )
     event_id = models.BigIntegerField(null=True, blank=True)
     message_id = models.CharField(max_length=100, blank=True)

@@ -55,8 +55,9 @@ def event_profile(message_id: str) -> int | None:
 
 
 def dangling_links() -> list[str]:
-    """Identifiers and events pointing at a profile that does not exist or was merged away (there is no database
-    constraint on either link: identity resolution alone keeps them right)."""
+    """Identifiers and events pointing at a profile that does not exist or was merged away, and merge or refusal
+    records naming a profile that does not exist (there is no database constraint on these links: identity
+    resolution alone keeps them right)."""
     from django.db import connection
 
     with connection.cursor() as cur:
@@ -70,6 +71,15 @@ def dangling_links() -> list[str]:
             UNION ALL
             SELECT 'link without event ' || l.event_id FROM cdp_eventprofile l
              WHERE NOT EXISTS (SELECT 1 FROM cdp_rawevent e WHERE e.id = l.event_id AND e.received_at = l.received_at)
+            UNION ALL
+            SELECT 'merge ' || m.id FROM cdp_profilemerge m
+             WHERE NOT EXISTS (SELECT 1 FROM cdp_profile p WHERE p.id = m.survivor_id)
+                OR NOT EXISTS (SELECT 1 FROM cdp_profile p WHERE p.id = m.merged_id)
+            UNION ALL
+            SELECT 'refusal ' || r.id FROM cdp_refusedmerge r
+             WHERE NOT EXISTS (SELECT 1 FROM cdp_profile p WHERE p.id = r.profile_id)
+                OR (r.other_profile_id IS NOT NULL
+                    AND NOT EXISTS (SELECT 1 FROM cdp_profile p WHERE p.id = r.other_profile_id))
             """
         )
         return [row[0] for row in cur.fetchall()]

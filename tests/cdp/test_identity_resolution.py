@@ -6,7 +6,7 @@ import pytest
 
 from cdp.models import Account, Identifier, IngestBatch, Profile, ProfileMerge, RawEvent, RefusedMerge
 from cdp.services.processing import batch_process
-from tests.cdp.identity_support import event_profile, ingest, msg, partition, profile_of, source
+from tests.cdp.identity_support import dangling_links, event_profile, ingest, msg, partition, profile_of, source
 
 pytestmark = pytest.mark.django_db
 
@@ -98,6 +98,7 @@ def test_one_message_merges_three_profiles_into_the_oldest():
     assert ["email", "x@y.io"] in merges[0].identifiers
     assert {event_profile(m["messageId"]) for m in (e1, e2, e3, link)} == {p1.pk}
     assert survivor.traits["plan"] == "pro"  # set at minute 1, newer than minute 0
+    assert dangling_links() == []
 
 
 def test_the_explanation_follows_a_chain_of_merges():
@@ -120,6 +121,7 @@ def test_the_explanation_follows_a_chain_of_merges():
     assert [(m.merged_id, m.survivor_id, m.message_id) for m in why.merges] == [
         (w.pk, x.pk, first["messageId"]), (x.pk, y.pk, second["messageId"])]
     assert why.nodes == sorted({y.pk, x.pk, w.pk})
+    assert dangling_links() == []
 
 
 def test_late_old_event_does_not_overwrite_newer_trait():
@@ -184,6 +186,8 @@ def test_two_user_ids_sharing_an_email_stay_apart_and_refusal_is_recorded():
     assert profile_of("email", "family@home.net").pk == x1.pk  # emails are not handed over
     refusal = RefusedMerge.objects.get()
     assert refusal.dropped_type == "email" and not refusal.handed_over
+    assert (refusal.profile_id, refusal.other_profile_id) == (x2.pk, x1.pk)
+    assert dangling_links() == []
 
 
 def test_email_limit_refuses_the_sixth_email():
