@@ -71,6 +71,21 @@ def test_merged_profile_url_redirects_to_the_survivor(client, admin_user, linked
     assert r.status_code == 302 and r.url == reverse("cdp:profile-detail", args=[profile.pk])
 
 
+def test_the_page_explains_merges_into_a_profile_merged_in_turn(client, admin_user):
+    src = source()
+    ingest(src, [msg("identify", minute=0, userId="u-old")])
+    ingest(src, [msg("page", minute=1, anonymousId="dev-mid")])
+    ingest(src, [msg("identify", minute=2, anonymousId="dev-new", traits={"email": "new@chain.io"})])
+    mid, new = profile_of("anonymous_id", "dev-mid"), profile_of("email", "new@chain.io")
+    ingest(src, [msg("identify", minute=3, anonymousId="dev-mid", traits={"email": "new@chain.io"})])
+    ingest(src, [msg("track", minute=4, anonymousId="dev-mid", userId="u-old")])
+    survivor = profile_of("user_id", "u-old")
+    client.force_login(admin_user)
+    html = client.get(reverse("cdp:profile-detail", args=[survivor.pk])).content.decode()
+    assert f"Profile {mid.pk} joined this one" in html
+    assert f"Profile {new.pk} joined profile {mid.pk} (merged into this one since)" in html
+
+
 def test_crm_contact_page_shows_web_events_and_profile_panel(client, admin_user, linked):
     contact, profile = linked
     client.force_login(admin_user)
