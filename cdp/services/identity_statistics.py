@@ -34,7 +34,7 @@ def identity_statistics_ensure(*, tables: tuple[str, ...] | None = None, every: 
     without statistics; returns their names.
 
     Checked on every ``every``-th call of this process (one catalog query) until all of them have statistics.
-    Must run outside a transaction, so that the analysis is committed for the other workers at once."""
+    Identity resolution calls it between its transactions, so the other workers see the statistics at once."""
     if _checks.confirmed:
         return []
     tables = TABLES if tables is None else tables
