@@ -45,19 +45,14 @@ class IdentityRules:
     def is_blocked(self, type_: str, value: str) -> bool:
         """Whether (type, value) is a blocked value. Answers are remembered in this process for as long as the
         blocked values stay the same (rules are reloaded for every batch; devices and people recur)."""
-        cache = self.blocked_memo()
+        cache = self.__dict__.get("_blocked")
+        if cache is None:
+            cache = self.__dict__["_blocked"] = _blocked_memo(self)
         key = (type_, value)
         hit = cache.get(key)
         if hit is None:
             hit = cache[key] = self._is_blocked(type_, value)
         return hit
-
-    def blocked_memo(self) -> dict[Ident, bool]:
-        """(type, value) → blocked, for these rules' blocked values (see :meth:`is_blocked`)."""
-        cache = self.__dict__.get("_blocked")
-        if cache is None:
-            cache = self.__dict__["_blocked"] = _blocked_memo(self)
-        return cache
 
     def _is_blocked(self, type_: str, value: str) -> bool:
         low = value.strip().lower()
@@ -70,11 +65,7 @@ class IdentityRules:
 
     def sort_key(self, ident: Ident) -> tuple[int, str, str]:
         """Identifiers sort by type priority (highest first), then type and value."""
-        ranks = self.__dict__.get("_ranks")
-        rank = ranks.get(ident[0]) if ranks else None
-        if rank is None:
-            rank = self.rank(ident[0])
-        return rank, ident[0], ident[1]
+        return self.rank(ident[0]), ident[0], ident[1]
 
 
 _BLOCKED_MEMOS: dict[tuple, dict[Ident, bool]] = {}
@@ -202,15 +193,9 @@ def message_identifiers(message: dict[str, Any], *, rules: IdentityRules, source
         external = context.get("externalIds")
         if isinstance(external, list):
             _external_ids(external, found, rules, source_kind)
-    blocked = rules.blocked_memo()
     result: list[Ident] = []
     for ident in found:  # a handful: a list is the cheapest set
-        if ident in result:
-            continue
-        hit = blocked.get(ident)
-        if hit is None:
-            hit = blocked[ident] = rules._is_blocked(*ident)
-        if not hit:
+        if ident not in result and not rules.is_blocked(*ident):
             result.append(ident)
     if len(result) > 1:
         result.sort(key=rules.sort_key)
