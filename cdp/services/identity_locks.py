@@ -49,32 +49,6 @@ class Acquired:
     deferred: list = field(default_factory=list)
 
 
-def hot_cursor():
-    """A Django cursor on the current connection (same transaction, same error translation and query logging)
-    that binds parameters server-side, so that Postgres prepares the statements identity resolution repeats for
-    every batch once per connection instead of parsing and planning them each time."""
-    connection.ensure_connection()
-    with connection.wrap_database_errors:
-        raw = ServerBindingCursor(connection.connection)
-    return connection._prepare_cursor(raw)
-
-
-def ints(values) -> str:
-    """A Postgres array literal of integers (Python ints; much cheaper to send than an adapted Python list)."""
-    return "{" + ",".join(map(str, values)) + "}"
-
-
-def to_json(value) -> str:
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:  # e.g. integers beyond 64 bits in a trait
-        return json.dumps(value, default=str)
-
-
-def from_json(value):
-    return orjson.loads(value) if isinstance(value, str) else (value or {})
-
-
 def lock_key(ident: Ident) -> int:
     """The advisory-lock key of an identifier: 64 bits from two checksums (fast; stable across processes). Two
     identifiers sharing a key would only make their batches take turns."""

@@ -6,25 +6,6 @@ from cdp.models import IngestBatch, RawEvent, RejectedMessage, Source
 from cdp.services.sources import source_rotate_key
 
 
-@admin.register(Source)
-class SourceAdmin(admin.ModelAdmin):
-    list_display = ["name", "kind", "enabled", "rate_limit_per_second", "created_at"]
-    list_filter = ["kind", "enabled"]
-    search_fields = ["name"]
-    readonly_fields = ["write_key", "previous_write_key", "previous_key_expires_at", "created_at"]
-    fields = [
-        "name", "kind", "enabled", "allowed_origins", "rate_limit_per_second", "settings",
-        "write_key", "previous_write_key", "previous_key_expires_at", "created_at",
-    ]
-    actions = ["rotate_write_key"]
-
-    @admin.action(description="Rotate write key (the old key keeps working for the grace period)")
-    def rotate_write_key(self, request, queryset):
-        for source in queryset:
-            source_rotate_key(source=source)
-        self.message_user(request, f"Rotated the write key of {queryset.count()} source(s).", messages.SUCCESS)
-
-
 class _CappedCountPaginator(Paginator):
     """Counting a partitioned event table exactly on every admin page is too slow: count at most 10,001 rows."""
 
@@ -70,4 +51,3 @@ class RejectedMessageAdmin(_ReadOnlyAdmin):
     list_display = ["received_at", "source", "error", "detail", "message_id"]
     list_filter = ["error", "source"]
     list_select_related = ["source"]
-from cdp import admin_identity  # noqa: E402,F401  (identity rules and graph)
