@@ -4,7 +4,7 @@ Writes a CSV of N track events, runs ``manage.py backfill_events`` on it against
 Postgres; migrate it first) and prints rows/s and the peak memory (which must not grow with N), then runs it
 again to show that a re-run stores nothing (every row a duplicate).
 
-    DEBUG=true .venv/bin/python bench/waysin_backfill.py [--rows 200000] [--chunk-size 1000]
+    DEBUG=true .venv/bin/python bench/backfill_events.py [--rows 200000] [--chunk-size 1000]
 """
 
 from __future__ import annotations

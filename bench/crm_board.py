@@ -35,9 +35,9 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from crm.demo.deals import PIPELINES  # noqa: E402
 from crm.models import Company, Deal, Pipeline, Team  # noqa: E402
 from crm.selectors.deals import board_columns  # noqa: E402
-from crm.services.demo_deals import PIPELINES  # noqa: E402
 from crm.services.pipelines import pipeline_create  # noqa: E402
 
 PREFIX = "bench-"

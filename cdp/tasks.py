@@ -6,7 +6,10 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from cdp.services import ingest, processing, retention
+from cdp.services import computed_traits, ingest, processing, retention
+from cdp.services.crm_outbox import crm_outbox_drain
+from cdp.services.imports import event_import_fail, event_import_run
+from config.queueing import enqueue_on_commit
 
 
 @shared_task(

@@ -5,7 +5,7 @@ from cdp.views import debugger, email_hooks, imports, sources
 app_name = "cdp"
 urlpatterns = [
     path("", sources.source_list, name="index"),
-    path("", include("cdp.views_profiles.urls")),
+    path("", include("cdp.urls_profiles")),
     path("sources/new/", sources.source_new, name="source-new"),
     path("sources/<int:pk>/", sources.source_detail, name="source-detail"),
     path("sources/<int:pk>/key/", sources.source_key, name="source-key"),

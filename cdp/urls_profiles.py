@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from cdp.views_profiles import computed, profiles, tokens
+from cdp.views import computed, profiles, tokens
 
 urlpatterns = [
     path("profiles/", profiles.profile_list, name="profile-list"),

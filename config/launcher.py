@@ -43,7 +43,7 @@ def _prepare() -> None:
     if not get_user_model().objects.exists():
         print("First run: seeding demo data...", flush=True)
         call_command("seed_demo", verbosity=0)
-    from crm.services.demo import DEMO_USERS  # noqa: PLC0415
+    from crm.demo import DEMO_USERS  # noqa: PLC0415
 
     if settings.DEBUG:
         print("Demo logins (username / password):", flush=True)

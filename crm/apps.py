@@ -9,11 +9,3 @@ class CrmConfig(AppConfig):
         from crm import timeline
 
         timeline.register()
-
-        from crm import timeline_deals
-
-        timeline_deals.register()
-
-        from crm import timeline_merges
-
-        timeline_merges.register()

@@ -14,7 +14,7 @@ from django.db import connection
 BASE_DIR = Path(__file__).resolve().parents[1]
 
 
-def test_database_url() -> str:
+def worker_database_url() -> str:
     """A DATABASE_URL for the database pytest-django created (test_<name>), for child processes."""
     s = connection.settings_dict
     user = quote(s.get("USER") or "postgres")
@@ -28,7 +28,7 @@ def test_database_url() -> str:
 
 def child_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}  # set for Playwright only
-    env.update({"DATABASE_URL": test_database_url(), "DJANGO_SETTINGS_MODULE": "config.settings_test",
+    env.update({"DATABASE_URL": worker_database_url(), "DJANGO_SETTINGS_MODULE": "config.settings_test",
                 "CELERY_TASK_ALWAYS_EAGER": "false", "PYTHONUNBUFFERED": "1"})
     env.update(extra)
     return env

@@ -1,9 +1,8 @@
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.core.paginator import Paginator
 from django.utils.functional import cached_property
 
-from cdp.models import IngestBatch, RawEvent, RejectedMessage, Source
-from cdp.services.sources import source_rotate_key
+from cdp.models import IngestBatch, RawEvent, RejectedMessage
 
 
 class _CappedCountPaginator(Paginator):

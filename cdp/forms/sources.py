@@ -1,4 +1,4 @@
-"""Forms of the CDP source and import pages."""
+"""Forms of the CDP source pages."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from urllib.parse import urlsplit
 
 from django import forms
 
-from cdp.models import EventImport, Source
+from cdp.models import Source
 from cdp.services.email_webhooks import sendgrid_public_key_is_valid
+
 
 def _parse_origins(text: str) -> list[str]:
     origins = []

@@ -19,18 +19,10 @@ from cdp.models import RefusedMerge
 from cdp.services import computed_traits as ct
 from cdp.services.identity_crm import crm_links_follow, is_crm_merge
 from cdp.services.identity_graph import BatchGraph
-from cdp.services.identity_locks import (
-    ProfileRow,
-    acquire_all,
-    acquire_free,
-    from_json,
-    hot_cursor,
-    ints,
-    to_json,
-    type_counts,
-)
+from cdp.services.identity_locks import ProfileRow, acquire_all, acquire_free, type_counts
 from cdp.services.identity_rules import Ident, IdentityRules, identity_rules_load, message_identifiers
 from cdp.services.traits import group_traits, message_traits, traits_apply, traits_merge
+from config.db import from_json, hot_cursor, ints, to_json
 
 
 class EventRow:

@@ -26,10 +26,10 @@ from cdp.extensions import profiles_changed_listeners
 from cdp.models import IngestBatch
 from cdp.services import computed_traits as ct
 from cdp.services.identity import BatchOutcome, EventRow, identity_process_events
-from cdp.services.identity_locks import hot_cursor, ints
 from cdp.services.identity_rules import IdentityRules, identity_rules_load
 from cdp.services.identity_statistics import identity_statistics_ensure
 from cdp.services.traits import PG_TIME_FORMAT
+from config.db import hot_cursor, ints
 
 
 @dataclass

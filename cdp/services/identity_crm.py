@@ -9,7 +9,8 @@ from django.db import connection
 from django.utils import timezone
 
 from cdp.models import Identifier, Profile, Source
-from cdp.services.identity_locks import advisory_lock, ints
+from cdp.services.identity_locks import advisory_lock
+from config.db import ints
 
 log = logging.getLogger(__name__)
 

@@ -14,17 +14,13 @@ whole batch, and the deferred events are resolved right after in blocking mode (
 
 from __future__ import annotations
 
-import json
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-from django.db import connection
-from django.db.backends.postgresql.base import ServerBindingCursor
-
 from cdp.services.identity_rules import Ident
+from config.db import from_json, ints, to_json
 
 
 @dataclass(slots=True)

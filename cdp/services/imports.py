@@ -103,7 +103,7 @@ def event_import_create(*, source: Source, kind: str, upload: UploadedFile, user
 @transaction.atomic
 def event_import_start(*, import_id: int, mapping: dict[str, str]) -> EventImport:
     """Confirm the column mapping and queue the import (after commit). Raises MappingError."""
-    from cdp.tasks_waysin import event_import_run_task  # noqa: PLC0415 - the task module imports this one
+    from cdp.tasks import event_import_run_task  # noqa: PLC0415 - the task module imports this one
 
     job = EventImport.objects.select_for_update().get(pk=import_id)
     if job.status != EventImport.Status.MAPPING:

@@ -7,12 +7,12 @@ from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from cdp.forms.profiles import ComputedTraitForm
 from cdp.models import ComputedTrait
 from cdp.services.computed_traits import computed_trait_forget
-from cdp.tasks_identity import computed_trait_recompute_task
+from cdp.tasks import computed_trait_recompute_task
 from cdp.views.access import cdp_manager_required, cdp_viewer_required
-from cdp.views_profiles import nav
-from cdp.views_profiles.forms import ComputedTraitForm
+from cdp.views.nav import nav
 from config.queueing import enqueue_on_commit
 
 

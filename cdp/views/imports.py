@@ -9,12 +9,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from cdp.forms.imports import ImportUploadForm
 from cdp.models import EventImport
 from cdp.selectors.source_pages import imports_recent
 from cdp.services.import_parsing import PLAIN_FIELDS, PROFILES, MappingError
 from cdp.services.imports import event_import_create, event_import_start
 from cdp.views.access import cdp_manager_required
-from cdp.views.forms import ImportUploadForm
 
 
 @cdp_manager_required

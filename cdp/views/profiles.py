@@ -14,7 +14,7 @@ from cdp.selectors.customer360 import EVENT_KINDS, profile_crm, profile_timeline
 from cdp.selectors.profiles import profile_identifiers, profile_merges, profile_resolve, profiles_search
 from cdp.services.identity_split import SplitError, identifier_split
 from cdp.views.access import cdp_viewer_required
-from cdp.views_profiles import nav
+from cdp.views.nav import nav
 from crm.selectors.visibility import is_admin
 
 TIMELINE_KINDS = {**EVENT_KINDS, "activity": "Activities", "ticket": "Tickets", "stage_change": "Deal stages",

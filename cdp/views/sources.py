@@ -12,6 +12,7 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from cdp.forms.sources import SourceCreateForm, SourceSettingsForm
 from cdp.models import Source
 from cdp.selectors.source_pages import can_manage_sources, empty_volume, sources_all, sources_hourly_volume
 from cdp.services.email_webhooks import MAILGUN, PLATFORMS, SETTING_FOR_PLATFORM
@@ -19,7 +20,6 @@ from cdp.services.source_admin import source_settings_update
 from cdp.services.sources import source_create, source_rotate_key
 from cdp.views.access import cdp_manager_required, cdp_viewer_required
 from cdp.views.charts import volume_chart
-from cdp.views.forms import SourceCreateForm, SourceSettingsForm
 
 
 def mask_key(key: str) -> str:

@@ -6,11 +6,11 @@ from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from cdp.forms.profiles import ReadTokenForm
 from cdp.models import ReadToken
 from cdp.services.read_tokens import read_token_create, read_token_revoke
 from cdp.views.access import cdp_manager_required
-from cdp.views_profiles import nav
-from cdp.views_profiles.forms import ReadTokenForm
+from cdp.views.nav import nav
 
 
 @cdp_manager_required

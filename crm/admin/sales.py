@@ -1,4 +1,4 @@
-"""Admin for pipelines, stages, deals, activities and sales targets (imported by crm/admin.py).
+"""Admin for pipelines, stages, deals, activities and sales targets (imported by crm/admin/__init__.py).
 
 Pipelines, stages and targets are configured here. Deals and activities are inspected here and changed on the
 sales pages or the API, where the services record stage changes and outbox events.

@@ -19,7 +19,3 @@ class TeamAdmin(admin.ModelAdmin):
     @admin.display(description="Members", ordering="_member_count")
     def member_count(self, obj):
         return obj._member_count
-
-from crm import admin_contacts  # noqa: E402,F401,I001  (contacts, companies, custom fields, saved views)
-from crm import admin_sales  # noqa: E402,F401  (pipelines, deals, activities, targets)
-from crm import admin_imports  # noqa: E402,F401  (imports, merges, duplicate dismissals)

@@ -39,10 +39,10 @@ def demo_seed() -> None:
         east.manager = east.members.get(username="sales")
         east.save(update_fields=["manager"])
 
-    from crm.services.demo_contacts import demo_contacts_seed
+    from crm.demo.contacts import demo_contacts_seed
 
     demo_contacts_seed()
 
-    from crm.services.demo_deals import demo_deals_seed
+    from crm.demo.deals import demo_deals_seed
 
     demo_deals_seed()

@@ -12,7 +12,7 @@ from dataclasses import replace
 from crm.extensions import TimelineEntry, register_contact_panel, register_timeline_provider
 from crm.models import Company, CompanyMerge, Contact, ContactMerge
 from crm.selectors.duplicates import duplicates_of
-from crm.timeline import _actor, history_timeline
+from crm.timeline.history import _actor, history_timeline
 
 
 def merges_timeline(subject, *, user, limit: int = 50) -> list[TimelineEntry]:

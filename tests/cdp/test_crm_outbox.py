@@ -13,7 +13,7 @@ from django.db import connection, connections
 from cdp.models import RawEvent, Source
 from cdp.services.crm_outbox import DRAIN_LOCK_KEY, crm_outbox_drain
 from cdp.services.sources import crm_source
-from cdp.tasks_waysin import crm_outbox_drain_task
+from cdp.tasks import crm_outbox_drain_task
 from crm.models import OutboxEntry
 from crm.services.contacts import contact_create, contact_update
 from crm.services.outbox import outbox_record

@@ -13,7 +13,7 @@ from django.urls import reverse
 from cdp.models import RawEvent, Source
 from cdp.services.email_webhooks import email_anonymous_id
 from cdp.services.sources import source_create
-from tests.cdp.test_waysin_email_mapping import make_sendgrid_keys, sendgrid_sign
+from tests.cdp.test_email_mapping import make_sendgrid_keys, sendgrid_sign
 
 pytestmark = pytest.mark.django_db
 

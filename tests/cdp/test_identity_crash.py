@@ -64,7 +64,7 @@ def _kill_tree(worker: WorkerProcess) -> None:
 @pytest.mark.worker
 def test_worker_killed_mid_batch_leaves_nothing_and_the_sweep_redoes_it(celery_worker_process):
     ComputedTrait.objects.create(key="clicks", name="Clicks", aggregate="count", event_name="Clicked")
-    blocker = psycopg.connect(workers.test_database_url(), autocommit=True)
+    blocker = psycopg.connect(workers.worker_database_url(), autocommit=True)
     try:
         # Hold the lock of one of the batch's identifiers, so the worker stops half-way through the batch.
         blocker.execute("SELECT pg_advisory_lock(%s)", [lock_key(("user_id", "crash-user"))])

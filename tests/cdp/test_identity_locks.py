@@ -26,7 +26,7 @@ def _profile_id(type_: str, value: str) -> int | None:
 
 @pytest.mark.worker
 def test_people_held_by_another_transaction_wait_while_the_rest_of_the_batch_is_resolved(celery_worker_process):
-    blocker = psycopg.connect(workers.test_database_url(), autocommit=True)
+    blocker = psycopg.connect(workers.worker_database_url(), autocommit=True)
     try:
         # Another transaction holds one identifier of the second person.
         blocker.execute("SELECT pg_advisory_lock(%s)", [lock_key(("user_id", "held-user"))])

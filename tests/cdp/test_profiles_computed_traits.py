@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from cdp.models import ComputedTrait, Profile
-from cdp.tasks_identity import computed_trait_recompute_task
+from cdp.tasks import computed_trait_recompute_task
 from tests.cdp.identity_support import ingest, msg, profile_of, source
 
 pytestmark = pytest.mark.django_db

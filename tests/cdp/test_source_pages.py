@@ -12,7 +12,7 @@ from cdp.models import Source
 from cdp.selectors.source_pages import sources_hourly_volume
 from cdp.services.ingest import events_ingest
 from cdp.services.sources import source_create, source_for_write_key
-from tests.cdp.test_waysin_email_mapping import make_sendgrid_keys
+from tests.cdp.test_email_mapping import make_sendgrid_keys
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -1,10 +1,10 @@
 import pytest
 from django.utils import timezone
 
+from crm.demo import demo_seed
 from crm.models import Activity, Deal, DealStageChange, OutboxEntry, Pipeline, SalesTarget
 from crm.selectors.activities import my_tasks
 from crm.selectors.deals import my_deals_closing_this_month
-from crm.services.demo import demo_seed
 
 pytestmark = pytest.mark.django_db
 

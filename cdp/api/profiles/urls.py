@@ -1,6 +1,6 @@
 from django.urls import path
 
-from cdp.api_profiles import views
+from cdp.api.profiles import views
 
 app_name = "profiles_api"
 urlpatterns = [

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from crm.services.demo import DEMO_USERS, demo_seed
+from crm.demo import DEMO_USERS, demo_seed
 
 
 class Command(BaseCommand):
