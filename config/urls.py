@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/crm/", include("crm.api.urls")),
     path("cdp/", include("cdp.urls")),
     path("segments/", include("segments.urls")),
+    path("reports/", include("reports.urls")),
     path("v1/profiles/", include("cdp.api.profiles.urls")),
     path("v1/", include("cdp.api.urls")),
     path("", include("crm.urls")),
