@@ -103,15 +103,13 @@ def event_import_create(*, source: Source, kind: str, upload: UploadedFile, user
 @transaction.atomic
 def event_import_start(*, import_id: int, mapping: dict[str, str]) -> EventImport:
     """Confirm the column mapping and queue the import (after commit). Raises MappingError."""
-    from cdp.tasks import event_import_run_task  # noqa: PLC0415 - the task module imports this one
-
     job = EventImport.objects.select_for_update().get(pk=import_id)
     if job.status != EventImport.Status.MAPPING:
         raise MappingError("this import has already started")
     job.mapping = mapping_validate(mapping=mapping, kind=job.kind, headers=job.headers)
     job.status = EventImport.Status.QUEUED
     job.save(update_fields=["mapping", "status"])
-    enqueue_on_commit(event_import_run_task, job.pk)
+    enqueue_on_commit("cdp.event_import_run", job.pk)
     return job
 
 
