@@ -8,7 +8,6 @@ with the file.
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -29,6 +28,7 @@ from cdp.services.import_parsing import (
     rows_to_messages,
 )
 from cdp.services.ingest import events_ingest
+from config.csv_export import csv_text
 from config.queueing import enqueue_on_commit
 
 CHUNK_ROWS = 1000
@@ -196,11 +196,8 @@ def _finish(import_id: int) -> bool:
     job.finished_at = timezone.now()
     fields = ["status", "processed_rows", "finished_at"]
     if job.errors:
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["row", "error", "detail"])
-        writer.writerows([e["row"], e["error"], e["detail"]] for e in job.errors)
-        job.errors_file.save(f"import-{job.pk}-errors.csv", ContentFile(out.getvalue().encode()), save=False)
+        text = csv_text(["row", "error", "detail"], ([e["row"], e["error"], e["detail"]] for e in job.errors))
+        job.errors_file.save(f"import-{job.pk}-errors.csv", ContentFile(text.encode()), save=False)
         fields.append("errors_file")
     job.save(update_fields=fields)
     return True
