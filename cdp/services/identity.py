@@ -50,9 +50,9 @@ class EventRow:
 
 
 def _crm_contacts_by_email(emails: set[str]) -> dict[str, int]:
-    from cdp.selectors.profiles import crm_contact_ids_by_email
+    from crm.selectors.contact_links import contact_ids_by_email
 
-    return crm_contact_ids_by_email(emails=emails)
+    return contact_ids_by_email(emails=emails)
 
 
 @dataclass
