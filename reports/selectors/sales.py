@@ -121,7 +121,8 @@ def stage_conversion(*, user: AbstractBaseUser, filters: ReportFilters) -> pd.Da
         reach AS (SELECT ch.deal_id, MAX(s."order") AS max_order
                     FROM ch JOIN crm_stage s ON s.id = ch.stage_id AND NOT s.is_lost GROUP BY 1),
         reached AS (SELECT s.id, COUNT(r.deal_id) AS n FROM crm_stage s
-                      LEFT JOIN reach r ON r.max_order >= s."order" WHERE s.pipeline_id = (SELECT id FROM pl) GROUP BY s.id),
+                      LEFT JOIN reach r ON r.max_order >= s."order"
+                     WHERE s.pipeline_id = (SELECT id FROM pl) GROUP BY s.id),
         times AS (SELECT stage_id, AVG(days) AS avg_days,
                          percentile_cont(0.5) WITHIN GROUP (ORDER BY days) AS median_days
                     FROM stay GROUP BY 1)
