@@ -20,7 +20,13 @@ from cdp.services import computed_traits as ct
 from cdp.services.identity_crm import crm_links_follow, is_crm_merge
 from cdp.services.identity_graph import BatchGraph
 from cdp.services.identity_locks import ProfileRow, acquire_all, acquire_free, type_counts
-from cdp.services.identity_rules import Ident, IdentityRules, identity_rules_load, message_identifiers
+from cdp.services.identity_rules import (
+    Ident,
+    IdentityRules,
+    alias_pair,
+    identity_rules_load,
+    message_identifiers,
+)
 from cdp.services.traits import group_traits, message_traits, traits_apply, traits_merge
 from config.db import from_json, hot_cursor, ints, to_json
 
@@ -105,9 +111,12 @@ def identity_process_events(*, events: list[EventRow], rules: IdentityRules | No
 
         resolved: list[int | None] = []
         for e in events:
-            # alias and the CRM's merge of two contacts state identity explicitly: no limit refuses them.
-            explicit = e.type == "alias" or is_crm_merge(source_kind=e.source_kind, message=e.payload)
-            resolved.append(graph.resolve(e.ids, event_id=e.id, message_id=e.message_id, explicit=explicit))
+            # The CRM's merge of two contacts states identity explicitly: no limit refuses it. An alias does so
+            # only for its userId/previousId pair; its other identifiers obey the limits.
+            explicit = is_crm_merge(source_kind=e.source_kind, message=e.payload)
+            pair = alias_pair(e.payload, e.ids) if e.type == "alias" and not explicit else None
+            resolved.append(graph.resolve(e.ids, event_id=e.id, message_id=e.message_id, explicit=explicit,
+                                          explicit_ids=pair))
 
         # --- allocate real ids for the new profiles ----------------------------------------------------
         temp = graph.new_profiles()
