@@ -260,6 +260,8 @@ CELERY_BEAT_SCHEDULE |= {
     "crm-task-reminders": {"task": "crm.task_reminders_send", "schedule": timedelta(minutes=1),
                            "options": {"expires": 55}},
 }
+# A reminder the mail server refuses (or that cannot be built) is retried on the next runs, this many times in all.
+CRM_REMINDER_MAX_ATTEMPTS = env.int("CRM_REMINDER_MAX_ATTEMPTS", default=5)
 
 LOGGING = {
     "version": 1,

@@ -29,7 +29,7 @@ def crm_links_follow(cur, profile_ids: list[int]) -> None:
     """Point each of ``profile_ids`` at the CRM contact of its crm_contact_id identifiers: the one that still
     exists (after a CRM merge the other contact is gone), the most recently linked among several; none if it
     holds none. Caller holds the profiles' row locks."""
-    from crm.models import Contact
+    from crm.selectors.contact_links import contacts_db_table
 
     cur.execute(
         """
@@ -47,7 +47,7 @@ def crm_links_follow(cur, profile_ids: list[int]) -> None:
               FROM cdp_identifier i
              WHERE i.profile_id = ANY(%s::bigint[]) AND i.type = 'crm_contact_id' AND i.value ~ '^[0-9]{{1,18}}$'
              ORDER BY i.profile_id,
-                      EXISTS (SELECT 1 FROM {Contact._meta.db_table} c WHERE c.id = i.value::bigint) DESC, i.id DESC
+                      EXISTS (SELECT 1 FROM {contacts_db_table()} c WHERE c.id = i.value::bigint) DESC, i.id DESC
         )
         UPDATE cdp_profile p SET crm_contact_id = w.contact_id
           FROM wanted w WHERE p.id = w.pid AND p.crm_contact_id IS DISTINCT FROM w.contact_id

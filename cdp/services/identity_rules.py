@@ -178,12 +178,42 @@ def _str_id(value: Any) -> str | None:
     return value[:512] if value else None
 
 
+# What an alias's previousId may name, in the order it is resolved: Segment's spec allows either an anonymous id
+# (a server-side alias from the Python SDKs: userId + previousId = the browser's anonymous id) or a user id
+# (analytics.js: previousId = the old user id, the anonymous id in its own field).
+PREVIOUS_ID_TYPES = ("anonymous_id", "user_id")
+
+
+def alias_previous_id(message: dict[str, Any]) -> str | None:
+    """The previousId of an alias message when it names an identifier other than the message's own ids."""
+    if message.get("type") != "alias":
+        return None
+    prev = _str_id(message.get("previousId"))
+    if prev and prev != _str_id(message.get("anonymousId")) and prev != _str_id(message.get("userId")):
+        return prev
+    return None
+
+
+def alias_resolve(ids: list[Ident], message: dict[str, Any], *, known) -> list[Ident]:
+    """``ids`` of a message (from :func:`message_identifiers`) with an alias's previousId narrowed to one identifier:
+    the first type of PREVIOUS_ID_TYPES for which ``known((type, previousId))`` is true (anonymous id first when
+    both could match), the user id when none is known yet. Other messages' ids are returned as they are."""
+    prev = alias_previous_id(message)
+    if prev is None:
+        return ids
+    candidates = [(t, prev) for t in PREVIOUS_ID_TYPES]
+    chosen = next((c for c in candidates if known(c)), ("user_id", prev))
+    return [i for i in ids if i == chosen or i not in candidates]
+
+
 def message_identifiers(message: dict[str, Any], *, rules: IdentityRules, source_kind: str = "") -> list[Ident]:
     """The identifiers a message carries, normalised, without blocked values, highest priority first.
 
     userId → user_id, anonymousId → anonymous_id, email/phone from traits or context.traits, context.externalIds
-    → their own type when it is configured (CDP_EXTERNAL_ID_TYPES), alias previousId → user_id. crm_contact_id
-    and "crm-..." anonymous ids only count from trusted sources (server, CRM): a website key cannot claim them.
+    → their own type when it is configured (CDP_EXTERNAL_ID_TYPES). An alias's previousId gives both candidates
+    of PREVIOUS_ID_TYPES: the caller narrows them to the one that exists with :func:`alias_resolve`.
+    crm_contact_id and "crm-..." anonymous ids only count from trusted sources (server, CRM): a website key
+    cannot claim them.
     """
     found: list[Ident] = []
     get = message.get
@@ -191,11 +221,11 @@ def message_identifiers(message: dict[str, Any], *, rules: IdentityRules, source
     if uid:
         found.append(("user_id", uid))
     if get("type") == "alias":
-        prev = _str_id(get("previousId"))
-        if prev and prev != _str_id(get("anonymousId")):
-            found.append(("user_id", prev))
+        prev = alias_previous_id(message)
+        if prev:
+            found.extend((t, prev) for t in PREVIOUS_ID_TYPES)
     aid = _str_id(get("anonymousId"))
-    if aid and not (aid.startswith(CRM_ANONYMOUS_PREFIX) and source_kind not in TRUSTED_SOURCE_KINDS):
+    if aid:
         found.append(("anonymous_id", aid))
     traits = get("traits")
     if isinstance(traits, dict) and traits:
@@ -208,10 +238,14 @@ def message_identifiers(message: dict[str, Any], *, rules: IdentityRules, source
         external = context.get("externalIds")
         if isinstance(external, list):
             _external_ids(external, found, rules, source_kind)
+    untrusted = source_kind not in TRUSTED_SOURCE_KINDS
     result: list[Ident] = []
     for ident in found:  # a handful: a list is the cheapest set
-        if ident not in result and not rules.is_blocked(*ident):
-            result.append(ident)
+        if ident in result or rules.is_blocked(*ident):
+            continue
+        if untrusted and ident[0] == "anonymous_id" and ident[1].startswith(CRM_ANONYMOUS_PREFIX):
+            continue  # the CRM's own device ids (previousId of an alias included)
+        result.append(ident)
     if len(result) > 1:
         result.sort(key=rules.sort_key)
     return result

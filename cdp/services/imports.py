@@ -8,7 +8,6 @@ with the file.
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -29,6 +28,7 @@ from cdp.services.import_parsing import (
     rows_to_messages,
 )
 from cdp.services.ingest import events_ingest
+from config.csv_export import csv_text
 from config.queueing import enqueue_on_commit
 
 CHUNK_ROWS = 1000
@@ -103,15 +103,13 @@ def event_import_create(*, source: Source, kind: str, upload: UploadedFile, user
 @transaction.atomic
 def event_import_start(*, import_id: int, mapping: dict[str, str]) -> EventImport:
     """Confirm the column mapping and queue the import (after commit). Raises MappingError."""
-    from cdp.tasks import event_import_run_task  # noqa: PLC0415 - the task module imports this one
-
     job = EventImport.objects.select_for_update().get(pk=import_id)
     if job.status != EventImport.Status.MAPPING:
         raise MappingError("this import has already started")
     job.mapping = mapping_validate(mapping=mapping, kind=job.kind, headers=job.headers)
     job.status = EventImport.Status.QUEUED
     job.save(update_fields=["mapping", "status"])
-    enqueue_on_commit(event_import_run_task, job.pk)
+    enqueue_on_commit("cdp.event_import_run", job.pk)
     return job
 
 
@@ -198,11 +196,8 @@ def _finish(import_id: int) -> bool:
     job.finished_at = timezone.now()
     fields = ["status", "processed_rows", "finished_at"]
     if job.errors:
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["row", "error", "detail"])
-        writer.writerows([e["row"], e["error"], e["detail"]] for e in job.errors)
-        job.errors_file.save(f"import-{job.pk}-errors.csv", ContentFile(out.getvalue().encode()), save=False)
+        text = csv_text(["row", "error", "detail"], ([e["row"], e["error"], e["detail"]] for e in job.errors))
+        job.errors_file.save(f"import-{job.pk}-errors.csv", ContentFile(text.encode()), save=False)
         fields.append("errors_file")
     job.save(update_fields=fields)
     return True

@@ -11,6 +11,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from config.csv_export import csv_stream_response
 from crm.extensions import contact_panels, timeline_for
 from crm.forms.contacts import BulkActionForm, ContactForm, ContactListForm, split_list
 from crm.forms.custom_fields import custom_values_from, errors_to_form
@@ -33,7 +34,6 @@ from crm.services.contacts import (
     contacts_bulk_tag,
 )
 from crm.views.list_support import (
-    csv_stream_response,
     custom_filters_from,
     inline_changes,
     inline_saved_response,

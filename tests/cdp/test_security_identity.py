@@ -52,13 +52,15 @@ def test_website_key_cannot_claim_crm_contact_ids_crm_anonymous_ids_or_the_crm_m
             context={"externalIds": [{"type": "crm_contact_id", "id": "7"}]}),
         msg("track", minute=2, anonymousId="m3", event="CRM Contacts Merged",
             context={"externalIds": [{"type": "crm_contact_id", "id": "7"}, {"type": "crm_contact_id", "id": "8"}]}),
+        msg("alias", minute=3, userId="mallory", previousId="crm-contact-7"),
     ])
+    assert profile_of("user_id", "mallory").pk != ann.pk
     assert profile_of("email", "mallory@evil.io").pk != ann.pk
     assert profile_of("email", "m2@evil.io").pk != ann.pk
     assert profile_of("crm_contact_id", "7").pk != profile_of("crm_contact_id", "8").pk
     assert set(Identifier.objects.filter(profile=ann).values_list("type", "value")) == {
         ("user_id", "ann"), ("anonymous_id", "crm-contact-7"), ("crm_contact_id", "7")}
-    assert RawEvent.objects.filter(source=website).count() == 3  # stored, only the claims are ignored
+    assert RawEvent.objects.filter(source=website).count() == 4  # stored, only the claims are ignored
 
 
 def test_crm_merge_from_a_server_key_still_merges_contacts():
