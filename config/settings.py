@@ -270,6 +270,11 @@ CDP_PARTITIONS_AHEAD_DAYS = env.int("CDP_PARTITIONS_AHEAD_DAYS", default=7)
 CDP_DEFAULT_RATE_LIMIT_PER_SECOND = env.int("CDP_DEFAULT_RATE_LIMIT_PER_SECOND", default=0)  # 0: no limit
 CDP_SOURCE_CACHE_SECONDS = env.float("CDP_SOURCE_CACHE_SECONDS", default=0)
 CDP_RETRY_AFTER_SECONDS = env.int("CDP_RETRY_AFTER_SECONDS", default=5)
+# Identifier types accepted from context.externalIds; any other type is ignored (the event is still stored).
+CDP_EXTERNAL_ID_TYPES = env.list("CDP_EXTERNAL_ID_TYPES", default=[
+    "email", "phone", "crm_contact_id", "stripe_customer_id", "shopify_customer_id", "hubspot_contact_id",
+    "salesforce_contact_id", "zendesk_user_id", "intercom_user_id", "ga_client_id", "idfa", "android_id",
+])
 CELERY_BEAT_SCHEDULE |= {
     "cdp-batches-sweep": {"task": "cdp.tasks.batches_sweep", "schedule": timedelta(minutes=1)},
     "cdp-partitions-maintain": {"task": "cdp.tasks.partitions_maintain", "schedule": crontab(minute=7)},

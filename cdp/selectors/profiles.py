@@ -1,4 +1,4 @@
-"""Reads of profiles: lookup by identifier, search, events, merges, CRM link."""
+"""Reads of profiles: lookup by identifier, search, events, merges."""
 
 from __future__ import annotations
 
@@ -8,22 +8,6 @@ from django.db.models import Q, QuerySet
 
 from cdp.models import Identifier, Profile, ProfileMerge, RawEvent, RefusedMerge
 from cdp.services.identity_rules import identity_rules_load, normalize_email, normalize_phone
-
-
-def crm_contact_ids_by_email(*, emails: set[str]) -> dict[str, int]:
-    """CRM contact id per (lower-cased) email, from the contacts' primary and other emails."""
-    if not emails:
-        return {}
-    from crm.models import Contact
-
-    found: dict[str, int] = {}
-    rows = Contact.objects.filter(Q(email__in=emails) | Q(emails__email__in=emails)).values_list(
-        "pk", "email", "emails__email").order_by("pk")
-    for pk, primary, other in rows:
-        for email in (primary, other):
-            if email in emails:
-                found.setdefault(email, pk)
-    return found
 
 
 def normalize_identifier(type_: str, value: str) -> tuple[str, str]:
