@@ -23,6 +23,7 @@ from cdp.services.identity_locks import ProfileRow, acquire_all, acquire_free, t
 from cdp.services.identity_rules import (
     Ident,
     IdentityRules,
+    alias_pair,
     alias_resolve,
     identity_rules_load,
     message_identifiers,
@@ -128,9 +129,12 @@ def identity_process_events(*, events: list[EventRow], rules: IdentityRules | No
 
         resolved: list[int | None] = []
         for e in events:
-            # alias and the CRM's merge of two contacts state identity explicitly: no limit refuses them.
-            explicit = e.type == "alias" or is_crm_merge(source_kind=e.source_kind, message=e.payload)
-            resolved.append(graph.resolve(e.ids, event_id=e.id, message_id=e.message_id, explicit=explicit))
+            # The CRM's merge of two contacts states identity explicitly: no limit refuses it. An alias does so
+            # only for its userId/previousId pair; its other identifiers obey the limits.
+            explicit = is_crm_merge(source_kind=e.source_kind, message=e.payload)
+            pair = alias_pair(e.payload, e.ids) if e.type == "alias" and not explicit else None
+            resolved.append(graph.resolve(e.ids, event_id=e.id, message_id=e.message_id, explicit=explicit,
+                                          explicit_ids=pair))
 
         # --- allocate real ids for the new profiles ----------------------------------------------------
         temp = graph.new_profiles()

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from cdp.models import Identifier, Profile, Source
 from cdp.services.identity_locks import advisory_lock
+from cdp.services.identity_rules import TRUSTED_SOURCE_KINDS
 from config.db import ints
 
 log = logging.getLogger(__name__)
@@ -19,7 +20,9 @@ CRM_MERGE_EVENT = "CRM Contacts Merged"
 
 
 def is_crm_merge(*, source_kind: str, message: dict) -> bool:
-    return source_kind == "crm" and message.get("type") == "track" and message.get("event") == CRM_MERGE_EVENT
+    """Whether ``message`` is the CRM's merge of two contacts; only trusted sources (server, CRM) may send it."""
+    return (source_kind in TRUSTED_SOURCE_KINDS and message.get("type") == "track"
+            and message.get("event") == CRM_MERGE_EVENT)
 
 
 def crm_links_follow(cur, profile_ids: list[int]) -> None:

@@ -14,7 +14,7 @@ from typing import IO, Any
 
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from cdp.models import EventImport, Source
@@ -111,6 +111,25 @@ def event_import_start(*, import_id: int, mapping: dict[str, str]) -> EventImpor
     job.save(update_fields=["mapping", "status"])
     enqueue_on_commit("cdp.event_import_run", job.pk)
     return job
+
+
+IMPORT_CHUNKS_PER_STEP = 200
+
+
+def event_import_step(*, import_id: int, max_chunks: int = IMPORT_CHUNKS_PER_STEP) -> bool:
+    """Run an import for ``max_chunks`` chunks, then queue the rest (after commit) as a new task: short tasks,
+    resumable from the watermark. Returns whether it finished. A database outage propagates untouched (the task
+    retries); any other error marks the import failed, then propagates."""
+    try:
+        finished = event_import_run(import_id=import_id, max_chunks=max_chunks)
+    except (OperationalError, InterfaceError):
+        raise
+    except Exception as exc:
+        event_import_fail(import_id=import_id, reason=f"{type(exc).__name__}: {exc}")
+        raise
+    if not finished:
+        enqueue_on_commit("cdp.event_import_run", import_id)
+    return finished
 
 
 def event_import_run(*, import_id: int, max_chunks: int | None = None) -> bool:
