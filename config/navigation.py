@@ -38,6 +38,7 @@ MAIN = (
     NavLink("Support", "support-index", prefix="/support/"),
     NavLink("CDP", "cdp:index", can_view_sources, prefix="/cdp/"),
     NavLink("Segments", "segments:index", prefix="/segments/"),
+    NavLink("Reports", "reports:home", prefix="/reports/"),
 )
 CRM = (
     NavLink("Contacts", "contact-list", testid="nav-contacts"),

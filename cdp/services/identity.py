@@ -23,6 +23,8 @@ from cdp.services.identity_locks import ProfileRow, acquire_all, acquire_free, t
 from cdp.services.identity_rules import (
     Ident,
     IdentityRules,
+    alias_pair,
+    alias_resolve,
     identity_rules_load,
     is_account_message,
     message_identifiers,
@@ -55,10 +57,24 @@ class EventRow:
         return self._at
 
 
-def _crm_contacts_by_email(emails: set[str]) -> dict[str, int]:
-    from cdp.selectors.profiles import crm_contact_ids_by_email
+def _aliases_resolve(events: list[EventRow], owners: dict[Ident, Any]) -> bool:
+    """Narrow each alias's previousId to the identifier that already exists, in the database (``owners``, read
+    under the locks) or in an earlier event of this batch (events are in event-time order). Whether any alias
+    was there."""
+    if not any(e.type == "alias" for e in events):
+        return False
+    seen: set[Ident] = set()
+    for e in events:
+        if e.type == "alias":
+            e.ids = alias_resolve(e.ids, e.payload, known=lambda i: i in owners or i in seen)
+        seen.update(e.ids)
+    return True
 
-    return crm_contact_ids_by_email(emails=emails)
+
+def _crm_contacts_by_email(emails: set[str]) -> dict[str, int]:
+    from crm.selectors.contact_links import contact_ids_by_email
+
+    return contact_ids_by_email(emails=emails)
 
 
 @dataclass
@@ -108,14 +124,20 @@ def identity_process_events(*, events: list[EventRow], rules: IdentityRules | No
         if not events:
             return outcome
         all_ids = sorted({i for e in events for i in e.ids})
+        if _aliases_resolve(events, owners):
+            all_ids = sorted({i for e in events for i in e.ids})
+            owners = {i: o for i, o in owners.items() if i in set(all_ids)}
         counts = type_counts(cur, set(profiles))
         graph = BatchGraph(rules=rules, owners={i: pid for i, (_, pid) in owners.items()}, counts=counts)
 
         resolved: list[int | None] = []
         for e in events:
-            # alias and the CRM's merge of two contacts state identity explicitly: no limit refuses them.
-            explicit = e.type == "alias" or is_crm_merge(source_kind=e.source_kind, message=e.payload)
-            resolved.append(graph.resolve(e.ids, event_id=e.id, message_id=e.message_id, explicit=explicit))
+            # The CRM's merge of two contacts states identity explicitly: no limit refuses it. An alias does so
+            # only for its userId/previousId pair; its other identifiers obey the limits.
+            explicit = is_crm_merge(source_kind=e.source_kind, message=e.payload)
+            pair = alias_pair(e.payload, e.ids) if e.type == "alias" and not explicit else None
+            resolved.append(graph.resolve(e.ids, event_id=e.id, message_id=e.message_id, explicit=explicit,
+                                          explicit_ids=pair))
 
         # --- allocate real ids for the new profiles ----------------------------------------------------
         temp = graph.new_profiles()

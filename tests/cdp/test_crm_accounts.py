@@ -79,7 +79,7 @@ def test_migration_removes_company_profiles_and_keeps_people():
     EventProfile.objects.create(event_id=124, received_at=now, profile_id=person.pk, timestamp=now)
     Identifier.objects.create(type="anonymous_id", value="crm-company-x", profile=absorbed)  # not a company id
 
-    module = importlib.import_module("cdp.migrations.0011_company_profiles_removed")
+    module = importlib.import_module("cdp.migrations.0012_company_profiles_removed")
     module.company_profiles_remove(apps, connection.schema_editor())
 
     assert not Profile.objects.filter(pk=company.pk).exists()

@@ -44,7 +44,7 @@ def company_profiles_remove(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("cdp", "0010_audit_without_constraints"),
+        ("cdp", "0011_raw_event_name_index"),
     ]
 
     operations = [
