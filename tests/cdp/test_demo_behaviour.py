@@ -58,7 +58,7 @@ def test_rep_sees_web_visits_beside_open_deals_on_the_contact_page(seeded, clien
     profile = Profile.objects.get(crm_contact_id=contact.pk)
     kinds = set(RawEvent.objects.filter(profile_links__profile_id=profile.pk).values_list("type", flat=True))
     assert {"page", "identify", "track"} <= kinds
-    client.login(username="sales", password="sales-demo-2026")
+    client.force_login(contact.owner)
     page = client.get(reverse("contact-detail", args=[contact.pk])).content.decode()
     deal = contact.deals.filter(status=Deal.Status.OPEN).first()
     assert deal.name in page
