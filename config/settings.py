@@ -290,6 +290,10 @@ CELERY_BEAT_SCHEDULE |= {
     "crm-task-reminders": {"task": "crm.task_reminders_send", "schedule": timedelta(minutes=1),
                            "options": {"expires": 55}},
 }
+CELERY_BEAT_SCHEDULE |= {
+    "reports-event-rollups": {"task": "reports.event_rollups_refresh", "schedule": timedelta(minutes=5),
+                              "options": {"expires": 290}},
+}
 # A reminder the mail server refuses (or that cannot be built) is retried on the next runs, this many times in all.
 CRM_REMINDER_MAX_ATTEMPTS = env.int("CRM_REMINDER_MAX_ATTEMPTS", default=5)
 
