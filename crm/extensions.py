@@ -2,6 +2,7 @@
 
 - Timeline providers add entries to the one timeline of a contact, company or deal.
 - Contact side panels add boxes (segments, score, web activity) to the contact page.
+- Demo seeders add their demo data after the CRM's own (``seed_demo`` / first ``make run``).
 
 Register from the other app's ``AppConfig.ready()``::
 
@@ -33,8 +34,12 @@ TimelineProvider = Callable[..., list[TimelineEntry]]
 # panel(contact, *, user) -> dict(title=..., template=..., context=...) or None to show nothing.
 ContactPanel = Callable[..., dict[str, Any] | None]
 
+# seeder() -> None; runs after the CRM's demo records exist, must be idempotent.
+DemoSeeder = Callable[[], None]
+
 _timeline_providers: list[TimelineProvider] = []
 _contact_panels: list[ContactPanel] = []
+_demo_seeders: list[DemoSeeder] = []
 
 
 def register_timeline_provider(provider: TimelineProvider) -> None:
@@ -45,6 +50,15 @@ def register_timeline_provider(provider: TimelineProvider) -> None:
 def register_contact_panel(panel: ContactPanel) -> None:
     if panel not in _contact_panels:
         _contact_panels.append(panel)
+
+
+def register_demo_seeder(seeder: DemoSeeder) -> None:
+    if seeder not in _demo_seeders:
+        _demo_seeders.append(seeder)
+
+
+def demo_seeders() -> list[DemoSeeder]:
+    return list(_demo_seeders)
 
 
 def timeline_providers() -> list[TimelineProvider]:
