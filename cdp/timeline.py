@@ -11,6 +11,7 @@ from cdp.extensions import segments_for_profile
 from cdp.models import Profile
 from cdp.selectors.customer360 import profile_event_entries
 from crm.extensions import TimelineEntry
+from crm.selectors.contact_links import is_contact
 
 
 def _profile_for_contact(contact) -> Profile | None:
@@ -18,9 +19,7 @@ def _profile_for_contact(contact) -> Profile | None:
 
 
 def contact_web_events(subject, *, user, limit: int = 50) -> list[TimelineEntry]:
-    from crm.models import Contact
-
-    if not isinstance(subject, Contact):
+    if not is_contact(subject):
         return []
     profile = _profile_for_contact(subject)
     return profile_event_entries(profile.pk, limit=limit) if profile else []

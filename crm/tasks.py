@@ -6,6 +6,7 @@ from datetime import datetime
 
 from celery import shared_task
 
+from config.queueing import enqueue_on_commit
 from crm.services.duplicates import duplicates_scan
 from crm.services.imports import import_job_run
 from crm.services.reminders import task_reminders_send
@@ -15,7 +16,7 @@ from crm.services.reminders import task_reminders_send
 def import_run(job_id: int) -> None:
     """Run an import job for a while; queue the next run while rows remain (the job row is the resume point)."""
     if import_job_run(job_id=job_id):
-        import_run.apply_async(args=[job_id])
+        enqueue_on_commit(import_run, job_id)
 
 
 @shared_task(name="crm.duplicates_scan", ignore_result=True)

@@ -20,7 +20,15 @@ from cdp.services import computed_traits as ct
 from cdp.services.identity_crm import crm_links_follow, is_crm_merge
 from cdp.services.identity_graph import BatchGraph
 from cdp.services.identity_locks import ProfileRow, acquire_all, acquire_free, type_counts
-from cdp.services.identity_rules import Ident, IdentityRules, identity_rules_load, message_identifiers
+from cdp.services.identity_rules import (
+    Ident,
+    IdentityRules,
+    alias_pair,
+    alias_resolve,
+    identity_rules_load,
+    is_account_message,
+    message_identifiers,
+)
 from cdp.services.traits import group_traits, message_traits, traits_apply, traits_merge
 from config.db import from_json, hot_cursor, ints, to_json
 
@@ -49,10 +57,24 @@ class EventRow:
         return self._at
 
 
-def _crm_contacts_by_email(emails: set[str]) -> dict[str, int]:
-    from cdp.selectors.profiles import crm_contact_ids_by_email
+def _aliases_resolve(events: list[EventRow], owners: dict[Ident, Any]) -> bool:
+    """Narrow each alias's previousId to the identifier that already exists, in the database (``owners``, read
+    under the locks) or in an earlier event of this batch (events are in event-time order). Whether any alias
+    was there."""
+    if not any(e.type == "alias" for e in events):
+        return False
+    seen: set[Ident] = set()
+    for e in events:
+        if e.type == "alias":
+            e.ids = alias_resolve(e.ids, e.payload, known=lambda i: i in owners or i in seen)
+        seen.update(e.ids)
+    return True
 
-    return crm_contact_ids_by_email(emails=emails)
+
+def _crm_contacts_by_email(emails: set[str]) -> dict[str, int]:
+    from crm.selectors.contact_links import contact_ids_by_email
+
+    return contact_ids_by_email(emails=emails)
 
 
 @dataclass
@@ -83,7 +105,9 @@ def identity_process_events(*, events: list[EventRow], rules: IdentityRules | No
     events.sort(key=lambda e: (e.time_key, e.id))
     # Everything that depends on the message alone is done before any lock is taken.
     for e in events:
-        e.ids = message_identifiers(e.payload, rules=rules, source_kind=e.source_kind)
+        # An account's own message (a CRM company) names no person: it updates the account alone.
+        e.ids = [] if is_account_message(e.payload) else message_identifiers(e.payload, rules=rules,
+                                                                               source_kind=e.source_kind)
         e.traits = message_traits(e.type, e.payload)
     if rules.link_crm_by_email:
         by_email = _crm_contacts_by_email({v for e in events for t, v in e.ids if t == "email"})
@@ -100,14 +124,20 @@ def identity_process_events(*, events: list[EventRow], rules: IdentityRules | No
         if not events:
             return outcome
         all_ids = sorted({i for e in events for i in e.ids})
+        if _aliases_resolve(events, owners):
+            all_ids = sorted({i for e in events for i in e.ids})
+            owners = {i: o for i, o in owners.items() if i in set(all_ids)}
         counts = type_counts(cur, set(profiles))
         graph = BatchGraph(rules=rules, owners={i: pid for i, (_, pid) in owners.items()}, counts=counts)
 
         resolved: list[int | None] = []
         for e in events:
-            # alias and the CRM's merge of two contacts state identity explicitly: no limit refuses them.
-            explicit = e.type == "alias" or is_crm_merge(source_kind=e.source_kind, message=e.payload)
-            resolved.append(graph.resolve(e.ids, event_id=e.id, message_id=e.message_id, explicit=explicit))
+            # The CRM's merge of two contacts states identity explicitly: no limit refuses it. An alias does so
+            # only for its userId/previousId pair; its other identifiers obey the limits.
+            explicit = is_crm_merge(source_kind=e.source_kind, message=e.payload)
+            pair = alias_pair(e.payload, e.ids) if e.type == "alias" and not explicit else None
+            resolved.append(graph.resolve(e.ids, event_id=e.id, message_id=e.message_id, explicit=explicit,
+                                          explicit_ids=pair))
 
         # --- allocate real ids for the new profiles ----------------------------------------------------
         temp = graph.new_profiles()
@@ -143,20 +173,19 @@ def identity_process_events(*, events: list[EventRow], rules: IdentityRules | No
         group_of_profile: dict[int, tuple[str, str]] = {}
         event_profile: list[tuple[EventRow, int]] = []
         for e, key in zip(events, resolved, strict=True):
+            at = e.time_key
+            gid = str(e.payload.get("groupId") or "").strip() if e.type == "group" else ""
+            if gid:  # an account's own group call has no person (key None) but still sets its traits
+                group_updates.setdefault(gid, []).append((at, group_traits(e.payload)))
             if key is None:
                 continue
             pid = final(key)
             row = profiles[pid]
-            at = e.time_key
             event_profile.append((e, pid))
             if e.traits and traits_apply(row.traits, row.trait_times, e.traits, at):
                 row.dirty = True
-            if e.type == "group":
-                gid = str(e.payload.get("groupId") or "").strip()
-                if gid:
-                    group_updates.setdefault(gid, []).append((at, group_traits(e.payload)))
-                    if group_of_profile.get(pid, ("",))[0] <= at:
-                        group_of_profile[pid] = (at, gid)
+            if gid and group_of_profile.get(pid, ("",))[0] <= at:
+                group_of_profile[pid] = (at, gid)
             if e.profile_id is None and defns:
                 for d in defns:
                     state = row.computed_state.setdefault(d.key, {})

@@ -8,7 +8,7 @@ from django.utils import timezone
 from cdp.models import EventProfile, Identifier, IdentifierSplit, Profile, RawEvent
 from cdp.services import computed_traits as ct
 from cdp.services.identity_locks import advisory_lock
-from cdp.services.identity_rules import identity_rules_load, message_identifiers
+from cdp.services.identity_rules import alias_resolve, identity_rules_load, message_identifiers
 from cdp.services.traits import message_traits, time_key, traits_apply
 
 
@@ -58,7 +58,9 @@ def identifier_split(*, identifier_id: int, by=None) -> IdentifierSplit:
         moving: list[int] = []
         rows = RawEvent.objects.filter(profile_links__profile_id=old.pk).values_list("id", "payload", "source__kind")
         for eid, payload, kind in rows.iterator(chunk_size=2000):
-            ids = set(message_identifiers(payload, rules=rules, source_kind=kind or ""))
+            ids = message_identifiers(payload, rules=rules, source_kind=kind or "")
+            # The identifier an alias's previousId resolved to is on this profile.
+            ids = set(alias_resolve(ids, payload, known=lambda i: i in remaining or i == target))
             if target in ids and not ids & remaining:
                 moving.append(eid)
         if moving:

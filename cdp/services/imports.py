@@ -8,14 +8,13 @@ with the file.
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from cdp.models import EventImport, Source
@@ -29,6 +28,7 @@ from cdp.services.import_parsing import (
     rows_to_messages,
 )
 from cdp.services.ingest import events_ingest
+from config.csv_export import csv_text
 from config.queueing import enqueue_on_commit
 
 CHUNK_ROWS = 1000
@@ -103,16 +103,33 @@ def event_import_create(*, source: Source, kind: str, upload: UploadedFile, user
 @transaction.atomic
 def event_import_start(*, import_id: int, mapping: dict[str, str]) -> EventImport:
     """Confirm the column mapping and queue the import (after commit). Raises MappingError."""
-    from cdp.tasks import event_import_run_task  # noqa: PLC0415 - the task module imports this one
-
     job = EventImport.objects.select_for_update().get(pk=import_id)
     if job.status != EventImport.Status.MAPPING:
         raise MappingError("this import has already started")
     job.mapping = mapping_validate(mapping=mapping, kind=job.kind, headers=job.headers)
     job.status = EventImport.Status.QUEUED
     job.save(update_fields=["mapping", "status"])
-    enqueue_on_commit(event_import_run_task, job.pk)
+    enqueue_on_commit("cdp.event_import_run", job.pk)
     return job
+
+
+IMPORT_CHUNKS_PER_STEP = 200
+
+
+def event_import_step(*, import_id: int, max_chunks: int = IMPORT_CHUNKS_PER_STEP) -> bool:
+    """Run an import for ``max_chunks`` chunks, then queue the rest (after commit) as a new task: short tasks,
+    resumable from the watermark. Returns whether it finished. A database outage propagates untouched (the task
+    retries); any other error marks the import failed, then propagates."""
+    try:
+        finished = event_import_run(import_id=import_id, max_chunks=max_chunks)
+    except (OperationalError, InterfaceError):
+        raise
+    except Exception as exc:
+        event_import_fail(import_id=import_id, reason=f"{type(exc).__name__}: {exc}")
+        raise
+    if not finished:
+        enqueue_on_commit("cdp.event_import_run", import_id)
+    return finished
 
 
 def event_import_run(*, import_id: int, max_chunks: int | None = None) -> bool:
@@ -198,11 +215,8 @@ def _finish(import_id: int) -> bool:
     job.finished_at = timezone.now()
     fields = ["status", "processed_rows", "finished_at"]
     if job.errors:
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["row", "error", "detail"])
-        writer.writerows([e["row"], e["error"], e["detail"]] for e in job.errors)
-        job.errors_file.save(f"import-{job.pk}-errors.csv", ContentFile(out.getvalue().encode()), save=False)
+        text = csv_text(["row", "error", "detail"], ([e["row"], e["error"], e["detail"]] for e in job.errors))
+        job.errors_file.save(f"import-{job.pk}-errors.csv", ContentFile(text.encode()), save=False)
         fields.append("errors_file")
     job.save(update_fields=fields)
     return True

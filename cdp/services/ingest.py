@@ -219,8 +219,6 @@ def events_ingest(
     ``cdp.tasks.batch_process`` is queued for the batch. Concurrent calls with the same messageIds store each
     once. Repeats within ``messages`` count as duplicates. Database errors propagate (the caller answers 503).
     """
-    from cdp.tasks import batch_process  # noqa: PLC0415 - tasks import services; avoid the import cycle
-
     received_at = received_at or timezone.now()
     valid, rejections = messages_validate(messages, received_at=received_at, sent_at=sent_at)
     seen: set[str] = set()
@@ -240,7 +238,7 @@ def events_ingest(
             result.duplicates = len(valid) - stored
             result.batch_id = batch_id
             if batch_id is not None:
-                enqueue_on_commit(batch_process, batch_id)
+                enqueue_on_commit("cdp.tasks.batch_process", batch_id)
         if rejections:
             rejections_record(source=source, rejections=rejections, messages=messages, received_at=received_at)
     return result
@@ -249,8 +247,6 @@ def events_ingest(
 def batches_requeue_stale(*, older_than: timedelta | None = None, limit: int = 1000) -> list[int]:
     """Find batches still unprocessed ``older_than`` after they were received (or last re-queued), mark them
     re-queued and queue their processing after commit. Safe to run concurrently (SKIP LOCKED)."""
-    from cdp.tasks import batch_process  # noqa: PLC0415
-
     if older_than is None:
         older_than = timedelta(seconds=settings.CDP_SWEEP_AFTER_SECONDS)
     now = timezone.now()
@@ -266,5 +262,5 @@ def batches_requeue_stale(*, older_than: timedelta | None = None, limit: int = 1
         if ids:
             IngestBatch.objects.filter(id__in=ids).update(requeued_at=now)
             for batch_id in ids:
-                enqueue_on_commit(batch_process, batch_id)
+                enqueue_on_commit("cdp.tasks.batch_process", batch_id)
     return ids

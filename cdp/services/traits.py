@@ -49,10 +49,20 @@ def message_traits(message_type: str, payload: dict[str, Any]) -> dict[str, Any]
     """Traits a message sets on its person: those of identify calls (CRM fields arrive as identify traits)."""
     if message_type != "identify":
         return None
-    traits = payload.get("traits")
-    return traits if isinstance(traits, dict) and traits else None
+    traits = _root_or_context_traits(payload)
+    return traits or None
 
 
 def group_traits(payload: dict[str, Any]) -> dict[str, Any]:
+    return _root_or_context_traits(payload)
+
+
+def _root_or_context_traits(payload: dict[str, Any]) -> dict[str, Any]:
+    """The traits of an identify or group call: at the root (Segment's SDKs) or, when there are none there, in
+    context.traits (RudderStack's SDKs put them only there)."""
     traits = payload.get("traits")
+    if isinstance(traits, dict) and traits:
+        return traits
+    context = payload.get("context")
+    traits = context.get("traits") if isinstance(context, dict) else None
     return traits if isinstance(traits, dict) else {}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,6 +13,7 @@ from cdp.selectors.source_pages import imports_recent
 from cdp.services.import_parsing import PLAIN_FIELDS, PROFILES, MappingError
 from cdp.services.imports import event_import_create, event_import_start
 from cdp.views.access import cdp_manager_required
+from config.csv_export import csv_stream_response
 
 
 @cdp_manager_required
@@ -78,9 +77,5 @@ def import_progress(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def import_errors(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(EventImport, pk=pk)
-    response = HttpResponse(content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-errors.csv"'
-    writer = csv.writer(response)
-    writer.writerow(["row", "error", "detail"])
-    writer.writerows([e.get("row"), e.get("error"), e.get("detail")] for e in job.errors)
-    return response
+    rows = ([e.get("row"), e.get("error"), e.get("detail")] for e in job.errors)
+    return csv_stream_response(f"import-{job.pk}-errors.csv", ["row", "error", "detail"], rows)

@@ -96,7 +96,7 @@ class DealStageChangeAdmin(ReadOnlyAdmin):
 class ActivityAdmin(ReadOnlyAdmin):
     list_display = ["subject", "kind", "occurred_at", "due_at", "done", "assignee", "owner", "deal", "contact",
                     "company"]
-    list_filter = ["kind", "done", "call_outcome", "assignee"]
+    list_filter = ["kind", "done", "call_outcome", "assignee", "reminder_attempts"]
     list_select_related = ["assignee", "owner", "deal", "contact", "company"]
     search_fields = ["subject", "body", "deal__name", "company__name", "contact__email"]
     date_hierarchy = "occurred_at"

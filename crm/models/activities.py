@@ -37,6 +37,10 @@ class Activity(models.Model):
     reminder_at = models.DateTimeField(null=True, blank=True)
     # When the reminder e-mail went out (crm.services.reminders); cleared when reminder_at changes.
     reminder_sent_at = models.DateTimeField(null=True, blank=True)
+    # Failed sending attempts of the pending reminder and the last failure; after CRM_REMINDER_MAX_ATTEMPTS the
+    # reminder is given up (it stays unsent, with its error). Both are reset when reminder_at changes.
+    reminder_attempts = models.PositiveSmallIntegerField(default=0)
+    reminder_last_error = models.CharField(max_length=500, blank=True)
     contact = models.ForeignKey("crm.Contact", null=True, blank=True, on_delete=models.CASCADE,
                                 related_name="activities")
     company = models.ForeignKey("crm.Company", null=True, blank=True, on_delete=models.CASCADE,

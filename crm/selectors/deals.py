@@ -56,6 +56,16 @@ def pipelines_list() -> QuerySet[Pipeline]:
     return Pipeline.objects.order_by("-is_default", "order", "name")
 
 
+def pipeline_stage(*, pipeline_id: int, stage_id: int) -> Stage | None:
+    """The stage ``stage_id`` if it belongs to pipeline ``pipeline_id`` (a deal moves only within its pipeline)."""
+    return Stage.objects.filter(pk=stage_id, pipeline_id=pipeline_id).first()
+
+
+def pipeline_stages(pipeline: Pipeline) -> list[Stage]:
+    """The pipeline's stages in board order."""
+    return list(pipeline.stages.all())
+
+
 def pipeline_default() -> Pipeline | None:
     return pipelines_list().first()
 

@@ -138,7 +138,8 @@ def activity_update(*, user: AbstractBaseUser, activity: Activity, changes: dict
         setattr(locked, name, value if value is not None or name not in {"subject", "body", "call_outcome"} else "")
     _validate(locked)
     if locked.reminder_at != reminder_before:
-        locked.reminder_sent_at = None  # a new reminder time re-arms the reminder
+        # A new reminder time re-arms the reminder, with a fresh budget of sending attempts.
+        locked.reminder_sent_at, locked.reminder_attempts, locked.reminder_last_error = None, 0, ""
     locked.save()
     return locked
 

@@ -81,13 +81,11 @@ def duplicates_scan_request(*, force: bool = False) -> bool:
 
     Returns whether one was queued. Requests made while a scan is pending are answered by that scan.
     """
-    from crm.tasks import duplicates_scan_run
-
     if not force:
         last = DuplicateScan.objects.order_by("-started_at").values_list("started_at", flat=True).first()
         if last is not None and timezone.now() - last < SCAN_MAX_AGE:
             return False
-    enqueue_on_commit(duplicates_scan_run, timezone.now().isoformat())
+    enqueue_on_commit("crm.duplicates_scan", timezone.now().isoformat())
     return True
 
 

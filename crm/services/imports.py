@@ -205,8 +205,6 @@ def import_preview(*, job: ImportJob, actor: AbstractBaseUser, limit: int = PREV
 @transaction.atomic
 def import_job_start(*, job: ImportJob, actor: AbstractBaseUser) -> ImportJob:
     """Queue the import (after commit). Raises ``ValidationError`` if already started or nothing is mapped."""
-    from crm.tasks import import_run
-
     _check_owner(job, actor)
     job = ImportJob.objects.select_for_update().get(pk=job.pk)
     if job.status != ImportJob.Status.UPLOADED:
@@ -215,7 +213,7 @@ def import_job_start(*, job: ImportJob, actor: AbstractBaseUser) -> ImportJob:
         raise ValidationError({"__all__": ["Map at least one column first."]})
     job.status = ImportJob.Status.QUEUED
     job.save(update_fields=["status"])
-    enqueue_on_commit(import_run, job.pk)
+    enqueue_on_commit("crm.import_run", job.pk)
     return job
 
 

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.html import escape
 from django.views.decorators.http import require_http_methods, require_POST
 
+from config.csv_export import csv_stream_response
 from crm.extensions import timeline_for
 from crm.forms.companies import CompanyForm, CompanyListForm
 from crm.forms.contacts import company_label, split_list
@@ -31,7 +32,6 @@ from crm.selectors.companies import (
 from crm.selectors.custom_fields import custom_field_definitions_for
 from crm.services.companies import company_create, company_delete, company_update
 from crm.views.list_support import (
-    csv_stream_response,
     custom_filters_from,
     inline_changes,
     inline_saved_response,

@@ -11,6 +11,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from config.csv_export import csv_stream_response
 from crm.extensions import contact_panels, timeline_for
 from crm.forms.contacts import BulkActionForm, ContactForm, ContactListForm, split_list
 from crm.forms.custom_fields import custom_values_from, errors_to_form
@@ -24,6 +25,7 @@ from crm.selectors.contacts import (
     contacts_list,
 )
 from crm.selectors.custom_fields import custom_field_definitions_for
+from crm.selectors.users import active_user
 from crm.services.contacts import (
     contact_create,
     contact_delete,
@@ -33,7 +35,6 @@ from crm.services.contacts import (
     contacts_bulk_tag,
 )
 from crm.views.list_support import (
-    csv_stream_response,
     custom_filters_from,
     inline_changes,
     inline_saved_response,
@@ -231,11 +232,11 @@ def contact_inline(request, pk: int, field: str):
         value = request.POST.get("value", "")
         changes = inline_changes(field=field, value=value, definition=definition)
         if field == "owner":
-            owner = assignable_owners(request.user).filter(pk=value).first() if value.isdigit() else None
+            owner = active_user(value) if value else None
             if value and owner is None:
-                context["error"] = "You may not assign contacts to this owner."
+                context.update(error="There is no such active user.", value=value)
                 return render(request, "crm/contacts/_inline_form.html", context)
-            changes = {"owner": owner}
+            changes = {"owner": owner}  # contact_update checks that the user may assign this owner
         try:
             contact_update(contact=contact, actor=request.user, changes=changes)
         except ValidationError as exc:

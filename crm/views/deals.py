@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import csv
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponseForbidden, StreamingHttpResponse
+from django.http import HttpResponseForbidden
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from config.csv_export import csv_stream_response
 from crm.extensions import timeline_for
 from crm.selectors.deals import (
     DealFilters,
@@ -55,31 +54,23 @@ def deal_list_view(request):
     })
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 @login_required
 def deal_export_view(request):
     """The list with its filters and sort as CSV, streamed."""
     form = DealFilterForm(request.GET or None)
     deals = deal_list(user=request.user, filters=_filters(form), sort=request.GET.get("sort", "-created"))
-    writer = csv.writer(_Echo())
+    header = ["id", "name", "pipeline", "stage", "status", "amount", "currency", "probability",
+              "expected_close_date", "owner", "company", "lost_reason", "created_at"]
 
     def rows():
-        yield writer.writerow(["id", "name", "pipeline", "stage", "status", "amount", "currency", "probability",
-                               "expected_close_date", "owner", "company", "lost_reason", "created_at"])
         for deal in deals.iterator(chunk_size=2000):
-            yield writer.writerow([
+            yield [
                 deal.pk, deal.name, deal.pipeline.name, deal.stage.name, deal.status, deal.amount, deal.currency,
-                deal.probability, deal.expected_close_date or "", deal.owner.username if deal.owner else "",
+                deal.probability, deal.expected_close_date, deal.owner.username if deal.owner else "",
                 deal.company.name if deal.company else "", deal.lost_reason, deal.created_at.isoformat(),
-            ])
+            ]
 
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="deals.csv"'
-    return response
+    return csv_stream_response("deals.csv", header, rows())
 
 
 @login_required

@@ -10,6 +10,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from config.csv_export import csv_stream_response
 from crm.models import ImportJob
 from crm.selectors.assignment import can_create_records
 from crm.selectors.imports import import_jobs_visible_to
@@ -23,7 +24,6 @@ from crm.services.imports import (
     import_preview,
     import_rows_iter,
 )
-from crm.views.list_support import csv_stream_response
 
 
 class UploadForm(forms.Form):

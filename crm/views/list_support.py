@@ -1,13 +1,11 @@
-"""Shared pieces of the contact and company list pages: query parsing, pagination, CSV streaming."""
+"""Shared pieces of the contact and company list pages: query parsing, pagination, inline edit."""
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterable, Iterator
 from urllib.parse import urlencode
 
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
-from django.http import QueryDict, StreamingHttpResponse
+from django.http import QueryDict
 from django.shortcuts import render
 from django.utils.functional import cached_property
 
@@ -15,26 +13,6 @@ from crm.forms.contacts import split_list
 from crm.forms.custom_fields import PREFIX
 
 PAGE_SIZE = 50
-
-
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def csv_stream_response(filename: str, header: list[str], rows: Iterable[list]) -> StreamingHttpResponse:
-    """Stream ``rows`` as a CSV download without building it in memory."""
-    writer = csv.writer(_Echo())
-
-    def generate() -> Iterator[str]:
-        yield "\ufeff"  # BOM so spreadsheet apps read UTF-8
-        yield writer.writerow(header)
-        for row in rows:
-            yield writer.writerow(["" if value is None else value for value in row])
-
-    response = StreamingHttpResponse(generate(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
 
 
 def custom_filters_from(data: QueryDict) -> dict[str, str]:

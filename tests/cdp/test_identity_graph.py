@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cdp.services.identity_graph import resolve_messages
-from cdp.services.identity_rules import IdentityRules, message_identifiers
+from cdp.services.identity_rules import IdentityRules, alias_resolve, message_identifiers
 
 
 def _partition(graph):
@@ -55,7 +55,9 @@ def test_shared_device_hands_over_and_refuses_merge():
 def test_alias_is_exempt_from_limits_and_extraction_rules():
     rules = IdentityRules()
     alias = {"type": "alias", "previousId": "old", "userId": "new", "anonymousId": "dev"}
-    ids = message_identifiers(alias, rules=rules)
+    candidates = message_identifiers(alias, rules=rules)
+    assert set(candidates) == {("user_id", "new"), ("user_id", "old"), ("anonymous_id", "old"), ("anonymous_id", "dev")}
+    ids = alias_resolve(candidates, alias, known=lambda i: i == ("user_id", "old"))
     assert ids == [("user_id", "new"), ("user_id", "old"), ("anonymous_id", "dev")]
     graph, keys = resolve_messages([{"ids": [("user_id", "old")]}, {"ids": [("user_id", "new")]},
                                     {"ids": ids, "explicit": True}], rules=rules)
@@ -67,8 +69,9 @@ def test_extraction_normalises_and_blocks():
     message = {"type": "identify", "userId": 42, "anonymousId": "undefined",
                "traits": {"email": " Ann@EX.com ", "phone": "415-555-2671"},
                "context": {"traits": {"email": "test@test.com"},
-                           "externalIds": [{"id": "cus_1", "type": "Stripe_Customer"},
+                           "externalIds": [{"id": "cus_1", "type": "Stripe_Customer_Id"},
+                                           {"id": "x", "type": "unconfigured_type"},
                                            {"id": "9", "type": "crm_contact_id"}]}}
     assert message_identifiers(message, rules=rules) == [
-        ("user_id", "42"), ("email", "ann@ex.com"), ("phone", "+14155552671"), ("stripe_customer", "cus_1")]
+        ("user_id", "42"), ("email", "ann@ex.com"), ("phone", "+14155552671"), ("stripe_customer_id", "cus_1")]
     assert ("crm_contact_id", "9") in message_identifiers(message, rules=rules, source_kind="crm")

@@ -26,17 +26,29 @@ def test_celery_is_configured_for_safety():
     assert "heartbeat" in settings.CELERY_BEAT_SCHEDULE
 
 
+@pytest.mark.django_db
+def test_enqueue_by_task_name_runs_the_registered_task_after_commit(django_capture_on_commit_callbacks):
+    token = uuid.uuid4().hex
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        enqueue_on_commit("config.tasks.probe", token)
+        assert not status.probe_seen(token)
+    assert len(callbacks) == 1
+    assert status.probe_seen(token)
+    with pytest.raises(KeyError):
+        enqueue_on_commit("config.tasks.no_such_task", token)
+
+
 @pytest.mark.worker
 def test_real_worker_runs_committed_work_and_never_rolled_back_work(celery_worker_process):
     committed, rolled_back, sentinel = (uuid.uuid4().hex for _ in range(3))
 
     with transaction.atomic():
-        enqueue_on_commit(probe, committed)
+        enqueue_on_commit("config.tasks.probe", committed)
         # Not queued yet: the transaction has not committed.
         assert not status.probe_seen(committed)
 
     with pytest.raises(RuntimeError), transaction.atomic():
-        enqueue_on_commit(probe, rolled_back)
+        enqueue_on_commit("config.tasks.probe", rolled_back)
         raise RuntimeError("roll back")
 
     assert wait_until(lambda: status.probe_seen(committed), timeout=60), "committed task never ran"

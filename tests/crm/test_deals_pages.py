@@ -59,7 +59,7 @@ def test_csv_export_respects_filters_and_scope(client, pipeline, sales_user):
     client.force_login(sales_user)
     response = client.get(reverse("deal-export"), {"status": "won"})
     assert response["Content-Type"].startswith("text/csv")
-    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert rows[0][:3] == ["id", "name", "pipeline"]
     assert [r[1] for r in rows[1:]] == ["Won one"]
     assert rows[1][4:7] == ["won", "5.00", "EUR"]

@@ -234,3 +234,80 @@ def test_two_workers_at_once_send_each_reminder_once(sales_user, deal):
     assert sum(sent_by_worker) == 60
     assert sorted(m.subject for m in mail.outbox) == sorted(f"Reminder: {s}" for s in subjects)
     assert not Activity.objects.filter(kind="task", reminder_sent_at__isnull=True).exists()
+
+
+# --- one failing reminder does not hold back the others (issue 12) ---------------------------------------------
+
+
+class DisconnectingBackend(LocmemBackend):
+    """The mail server goes away after the first message of a run."""
+
+    def send_messages(self, messages):
+        if len(mail.outbox) >= 1:
+            raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+        return super().send_messages(messages)
+
+
+def test_subject_with_line_breaks_is_sent_on_one_line(sales_user, deal):
+    task = _task(sales_user, deal, "Call back\r\nBcc: victim@example.com\nnow")
+    _task(sales_user, deal, "Other")
+
+    assert task_reminders_send() == 2
+    subjects = sorted(m.subject for m in mail.outbox)
+    assert subjects == ["Reminder: Call back Bcc: victim@example.com now", "Reminder: Other"]
+    assert all(m.bcc == [] for m in mail.outbox)
+    message = next(m for m in mail.outbox if "Call back" in m.subject).message()
+    assert "victim@example.com" not in (message.get_all("Bcc") or [])
+    task.refresh_from_db()
+    assert task.reminder_sent_at is not None and task.reminder_attempts == 0
+
+
+def test_a_failing_reminder_is_recorded_retried_a_bounded_number_of_times_and_blocks_nobody(
+        sales_user, deal, settings):
+    settings.MAILERS = {"default": {"BACKEND": "tests.crm.test_reminders.RefusingBackend"}}
+    settings.CRM_REMINDER_MAX_ATTEMPTS = 3
+    refused = UserFactory(username="refused", role="Sales", email="refused@example.com")
+    bad = _task(sales_user, deal, "Bounces", assignee=refused, reminder_in=timedelta(minutes=-5))
+    _task(sales_user, deal, "Delivered")
+
+    assert task_reminders_send() == 1
+    assert [m.subject for m in mail.outbox] == ["Reminder: Delivered"]
+    bad.refresh_from_db()
+    assert bad.reminder_sent_at is None and bad.reminder_attempts == 1
+    assert bad.reminder_last_error.startswith("SMTPRecipientsRefused")
+
+    _task(sales_user, deal, "Later one")
+    assert task_reminders_send() == 1  # the bad one is tried again and the new one still goes out
+    assert task_reminders_send() == 0
+    bad.refresh_from_db()
+    assert bad.reminder_attempts == 3
+    assert task_reminders_send() == 0  # given up: not tried a fourth time
+    bad.refresh_from_db()
+    assert bad.reminder_attempts == 3 and bad.reminder_sent_at is None
+
+    activity_update(user=sales_user, activity=bad, changes={"reminder_at": timezone.now() - timedelta(seconds=1)})
+    bad.refresh_from_db()
+    assert (bad.reminder_attempts, bad.reminder_last_error) == (0, "")  # a new reminder time: a fresh budget
+
+
+def test_a_recipient_address_that_breaks_the_message_is_isolated(sales_user, deal):
+    broken_user = UserFactory(username="broken", role="Sales", email="broken@example.com\nBcc: x@example.com")
+    broken = _task(sales_user, deal, "Broken", assignee=broken_user)
+    _task(sales_user, deal, "Fine")
+
+    assert task_reminders_send() == 1
+    assert [m.subject for m in mail.outbox] == ["Reminder: Fine"]
+    broken.refresh_from_db()
+    assert broken.reminder_attempts == 1 and broken.reminder_sent_at is None
+    assert broken.reminder_last_error
+
+
+def test_mail_server_outage_stops_the_run_without_spending_attempts(sales_user, deal, settings):
+    settings.MAILERS = {"default": {"BACKEND": "tests.crm.test_reminders.DisconnectingBackend"}}
+    for i in range(3):
+        _task(sales_user, deal, f"Task {i}", reminder_in=timedelta(minutes=-10 + i))
+
+    assert task_reminders_send() == 1
+    pending = Activity.objects.filter(reminder_sent_at__isnull=True)
+    assert pending.count() == 2
+    assert set(pending.values_list("reminder_attempts", flat=True)) == {0}

@@ -12,7 +12,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('crm', '0011_activity_reminder_sent_at'),
+        ('crm', '0012_activity_reminder_attempts'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
