@@ -13,7 +13,7 @@ from reports import access
 from reports.filters import ReportFilterForm
 from reports.funnel_form import FunnelForm
 from reports.sections import ChartSpec, Section
-from reports.selectors import funnel, marketing, sales
+from reports.selectors import attribution, funnel, marketing, sales
 
 SALES_FILTERS = ("start", "end", "pipeline", "owner", "team", "currency")
 
@@ -118,6 +118,35 @@ def funnel_sections(user: AbstractBaseUser, form: FunnelForm) -> list[Section]:
     ]
 
 
+def _with_channel(df):
+    out = df.copy()
+    out.insert(0, "channel", out["utm_source"] + " / " + out["utm_medium"] + " / " + out["utm_campaign"])
+    return out
+
+
+def attribution_sections(user: AbstractBaseUser, form: ReportFilterForm) -> list[Section]:
+    filters = form.filters()
+    cur = filters.currency
+    revenue = attribution.revenue_by_touch(user=user, filters=filters)
+    labels = {"channel": "Campaign (source / medium / name)", "utm_source": "utm_source",
+              "utm_medium": "utm_medium", "utm_campaign": "utm_campaign", "referrer": "Referrer",
+              "month": "Month", "deals": "Deals won", "revenue": f"Revenue ({cur})"}
+    sections = []
+    for model, title in (("first", "First-touch revenue"), ("last", "Last-touch revenue")):
+        sections.append(Section(
+            f"{model}_touch", title, _with_channel(attribution.touch_revenue(revenue, model)), labels=labels,
+            chart=ChartSpec("bar", "channel", ("revenue",), stacked=True, x_label="Campaign", y_label=cur),
+            note=f"Won deals of the period by close month; each deal's amount goes to the campaign of its "
+                 f"contacts' {model} web touch before the deal was created."))
+    sections.append(Section(
+        "leads", "Leads and customers per campaign",
+        _with_channel(attribution.leads_and_customers(user=user, filters=filters)),
+        labels={**labels, "leads": "Leads", "customers": "Customers", "conversion": "Lead to customer"},
+        chart=ChartSpec("bar", "channel", ("leads", "customers"), x_label="Campaign", y_label="Contacts"),
+        note="Contacts created in the period, by their first web touch; customers are on a won deal."))
+    return sections
+
+
 REPORTS: dict[str, Report] = {
     "sales": Report("sales", "Sales", access.can_view_sales, sales_sections,
                     description="Pipeline, won and lost, deal size, stage conversion, activity, leaderboard, "
@@ -126,6 +155,9 @@ REPORTS: dict[str, Report] = {
                         filters=("start", "end"),
                         description="Event volume per source, identified traffic, new profiles, top events "
                                     "and pages."),
+    "attribution": Report("attribution", "Attribution", access.can_view_attribution, attribution_sections,
+                          description="Won revenue by first- and last-touch campaign; leads and customers per "
+                                      "campaign."),
     "funnel": Report("funnel", "Funnel", access.can_view_marketing, funnel_sections, form=FunnelForm,
                      filters=("start", "end", "step_1", "step_2", "step_3", "step_4", "step_5", "window",
                               "window_unit", "breakdown"),
