@@ -1,6 +1,6 @@
 from django.urls import path
 
-from crm.views.support import public, queues, tickets
+from crm.views.support import inbound, public, queues, tickets
 
 urlpatterns = [
     path("support/", queues.support_index, name="support-index"),
@@ -12,6 +12,7 @@ urlpatterns = [
     path("support/tickets/<int:pk>/update/", tickets.ticket_update, name="support-ticket-update"),
     path("support/tickets/<int:pk>/take/", tickets.ticket_take, name="support-ticket-take"),
     path("support/attachments/<int:pk>/", tickets.attachment_download, name="support-attachment"),
+    path("support/inbound/<str:token>/<slug:provider>/", inbound.inbound, name="support-inbound"),
     path("help/new/", public.web_form, name="support-web-form"),
     path("help/rate/<str:token>/", public.csat_view, name="support-csat"),
 ]
