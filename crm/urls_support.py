@@ -1,10 +1,11 @@
 from django.urls import path
 
-from crm.views.support import inbound, public, queues, tickets
+from crm.views.support import inbound, metrics, public, queues, tickets
 
 urlpatterns = [
     path("support/", queues.support_index, name="support-index"),
     path("support/queues/<slug:name>/", queues.queue_view, name="support-queue"),
+    path("support/metrics/", metrics.metrics_view, name="support-metrics"),
     path("support/bulk/", queues.bulk_view, name="support-bulk"),
     path("support/tickets/new/", tickets.ticket_new, name="support-ticket-new"),
     path("support/tickets/<int:pk>/", tickets.ticket_detail, name="support-ticket"),
