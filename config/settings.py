@@ -218,6 +218,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # The schema maps every endpoint and field: only for logged-in users (session or token). README "API".
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "ENUM_NAME_OVERRIDES": {
+        "TicketStatusEnum": "crm.models.tickets.TicketStatus",
+        "TicketPriorityEnum": "crm.models.tickets.TicketPriority",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------------------------------

@@ -150,6 +150,13 @@ def queue_counts(*, user: AbstractBaseUser, now: datetime | None = None) -> dict
     return tickets_editable_by(user).filter(status__in=OPEN).aggregate(**aggregates)
 
 
+def my_open_ticket_count(user: AbstractBaseUser) -> int:
+    """Open tickets assigned to ``user`` (0 for non-agents), for the navigation badge."""
+    if not is_agent(user):
+        return 0
+    return Ticket.objects.filter(assignee=user, status__in=OPEN).count()
+
+
 def ticket_for_page(user: AbstractBaseUser, pk: int) -> Ticket | None:
     return tickets_visible_to(user).select_related(
         "requester", "requester__company", "company", "assignee", "queue", "team", "sla_policy").filter(

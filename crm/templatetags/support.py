@@ -35,3 +35,4 @@ def sla_clock(due: datetime | None, now: datetime) -> dict:
     if left < 0:
         return {"text": f"overdue {_span(left)}", "css": "overdue"}
     return {"text": f"{_span(left)} left", "css": "soon" if left < 7200 else "ok"}
+

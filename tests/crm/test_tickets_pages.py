@@ -160,3 +160,11 @@ def test_csat_page_records_once(desk, client, django_capture_on_commit_callbacks
     client.force_login(desk["alice"])
     page = client.get(reverse("support-ticket", args=[ticket.pk])).content.decode()
     assert "5/5" in page and "&lt;b&gt;great&lt;/b&gt;" in page
+
+
+def test_navigation_shows_my_open_ticket_count(desk, client):
+    ticket_create(subject="one", queue=desk["queue"], assignee=desk["alice"])
+    ticket_create(subject="two", queue=desk["queue"], assignee=desk["alice"])
+    client.force_login(desk["alice"])
+    body = client.get(reverse("support-queue", args=["mine"])).content.decode()
+    assert re.search(r'data-testid="nav-badge">2<', body)

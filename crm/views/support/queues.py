@@ -36,7 +36,7 @@ def support_index(request):
         tickets = tickets_visible_to(request.user).select_related("requester", "assignee").order_by("-created_at")
         page = Paginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
         return render(request, "crm/support/readonly_list.html", {"page": page})
-    return redirect("support-queue", name="mine")
+    return queue_view(request, "mine")
 
 
 @login_required
