@@ -25,7 +25,8 @@ def test_agent_takes_replies_with_canned_response_and_solves_then_customer_rates
     alice = agent(team, username="alice", first_name="Alice", last_name="Agent")
     carol = ContactFactory(first_name="Carol", last_name="Customer", email="carol@customer.example")
     ticket = ticket_create(subject="Printer on fire", description="It smokes.", requester=carol, queue=queue)
-    CannedResponseFactory(title="Solved", body="Hi {{ requester_name }}, {{ ticket_number }} is solved. {{ agent_name }}")
+    CannedResponseFactory(title="Solved",
+                          body="Hi {{ requester_name }}, {{ ticket_number }} is solved. {{ agent_name }}")
     page = browser_page
     login(page, live_server, alice)
 
