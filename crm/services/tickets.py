@@ -347,3 +347,14 @@ def tickets_bulk_update(*, tickets: Sequence[Ticket], actor: AbstractBaseUser, s
             errors.append(f"#{ticket.number}: " + " ".join(exc.messages))
     return changed, errors
 
+
+
+def agent_set_available(*, user: AbstractBaseUser, available: bool) -> None:
+    """Whether round-robin queues give ``user`` new tickets."""
+    AgentAvailability.objects.update_or_create(user=user, defaults={"available": available})
+
+
+def notifications_mark_read(*, user: AbstractBaseUser) -> int:
+    from crm.models import SupportNotification
+
+    return SupportNotification.objects.filter(user=user, read_at__isnull=True).update(read_at=timezone.now())
