@@ -6,6 +6,7 @@ urlpatterns = [
     path("support/", queues.support_index, name="support-index"),
     path("support/queues/<slug:name>/", queues.queue_view, name="support-queue"),
     path("support/metrics/", metrics.metrics_view, name="support-metrics"),
+    path("support/email-capture/", queues.email_capture_view, name="support-email-capture"),
     path("support/me/", queues.agent_prefs_view, name="support-agent-prefs"),
     path("support/bulk/", queues.bulk_view, name="support-bulk"),
     path("support/tickets/new/", tickets.ticket_new, name="support-ticket-new"),

@@ -190,3 +190,12 @@ def test_queue_export_notices_and_availability(desk, client):
     queue.save()
     bob = agent(desk["team"], username="bob")
     assert ticket_create(subject="rr", queue=queue).assignee == bob  # alice paused
+
+
+def test_rep_gets_a_bcc_address(desk, client):
+    rep = UserFactory(username="rep2", role="Sales")
+    client.force_login(rep)
+    assert 'data-testid="get-bcc"' in client.get(reverse("support-index")).content.decode()
+    client.post(reverse("support-email-capture"))
+    page = client.get(reverse("support-index")).content.decode()
+    assert re.search(r'data-testid="bcc-address">bcc-[a-z0-9]+@support\.localhost<', page)

@@ -28,6 +28,7 @@ from crm.selectors.tickets import (
     tickets_visible_to,
 )
 from crm.services.tickets import agent_set_available, notifications_mark_read, tickets_bulk_update
+from crm.services.tickets_inbound import email_capture_address, email_capture_address_of
 
 EXPORT_HEADER = ["number", "subject", "status", "priority", "requester", "requester_email", "assignee", "queue",
                  "created_at", "resolution_due_at"]
@@ -49,7 +50,8 @@ def support_index(request):
         # Sales reps read the tickets of their contacts; others see what they may (nothing).
         tickets = tickets_visible_to(request.user).select_related("requester", "assignee").order_by("-created_at")
         page = Paginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
-        return render(request, "crm/support/readonly_list.html", {"page": page})
+        return render(request, "crm/support/readonly_list.html", {
+            "page": page, "bcc_address": email_capture_address_of(request.user)})
     return queue_view(request, "mine")
 
 
@@ -75,6 +77,14 @@ def queue_view(request, name: str):
         "queue_id": queue_id, "bulk": BulkForm(), "notifications": notifications_for(request.user),
         "available": agent_is_available(request.user),
     })
+
+
+@login_required
+@require_POST
+def email_capture_view(request):
+    """Give the user a personal BCC address for filing sales mail on contacts' timelines."""
+    email_capture_address(request.user)
+    return redirect("support-index")
 
 
 @login_required
