@@ -8,7 +8,6 @@ from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 from django.utils.http import urlencode
 
-from crm.models import Team
 from reports.catalog import REPORTS, Report
 from reports.exports import section_csv, sections_xlsx
 from reports.filters import ReportFilterForm
@@ -35,14 +34,13 @@ def reports_home(request):
 @login_required
 def report_page(request, slug: str):
     report = _report(request.user, slug)
-    form = ReportFilterForm(request.GET)
+    # A report with required inputs (the funnel's steps) opens on an empty form, not on errors.
+    form = report.form(request.GET if (request.GET or report.form is ReportFilterForm) else None)
     context = {"report": report, "form": form, "sections": [], "query": ""}
-    if form.is_valid():
-        filters = form.filters()
-        context["sections"] = present(report.build(request.user, filters))
-        context["query"] = urlencode(filters.as_query())
-        context["filters"] = filters
-    context["teams"] = Team.objects.order_by("name")
+    if form.is_bound and form.is_valid():
+        context["sections"] = present(report.build(request.user, form))
+        context["query"] = urlencode(report.query(form))
+        context["filters"] = form.filters()
     return render(request, "reports/report.html", context)
 
 
@@ -55,12 +53,12 @@ def _download(content, *, content_type: str, filename: str) -> HttpResponse:
 @login_required
 def report_export(request, slug: str, fmt: str):
     report = _report(request.user, slug)
-    form = ReportFilterForm(request.GET)
+    form = report.form(request.GET)
     if not form.is_valid():
         return HttpResponseBadRequest("Invalid filters: " + "; ".join(
             f"{k}: {' '.join(v)}" for k, v in form.errors.items()), content_type="text/plain")
     filters = form.filters()
-    sections = report.build(request.user, filters)
+    sections = report.build(request.user, form)
     stem = f"{report.slug}-{filters.start:%Y%m%d}-{filters.end:%Y%m%d}"
     if fmt == "xlsx":
         return _download(sections_xlsx(sections), content_type=XLSX, filename=f"{stem}.xlsx")

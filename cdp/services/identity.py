@@ -26,6 +26,7 @@ from cdp.services.identity_rules import (
     alias_pair,
     alias_resolve,
     identity_rules_load,
+    is_account_message,
     message_identifiers,
 )
 from cdp.services.traits import group_traits, message_traits, traits_apply, traits_merge
@@ -168,7 +169,9 @@ def _messages_read(events: list[EventRow], rules: IdentityRules) -> None:
     email when the rules link by email)."""
     events.sort(key=lambda e: (e.time_key, e.id))
     for e in events:
-        e.ids = message_identifiers(e.payload, rules=rules, source_kind=e.source_kind)
+        # An account's own message (a CRM company) names no person: it updates the account alone.
+        e.ids = [] if is_account_message(e.payload) else message_identifiers(e.payload, rules=rules,
+                                                                               source_kind=e.source_kind)
         e.traits = message_traits(e.type, e.payload)
     if rules.link_crm_by_email:
         by_email = _crm_contacts_by_email({v for e in events for t, v in e.ids if t == "email"})
@@ -230,20 +233,19 @@ def _events_apply(state: _Pass) -> None:
     (only for events that had no profile yet, so a replay counts nothing twice)."""
     defns = state.defns
     for e, key in zip(state.events, state.resolved, strict=True):
+        at = e.time_key
+        gid = str(e.payload.get("groupId") or "").strip() if e.type == "group" else ""
+        if gid:  # an account's own group call has no person (key None) but still sets its traits
+            state.group_updates.setdefault(gid, []).append((at, group_traits(e.payload)))
         if key is None:
             continue
         pid = state.final(key)
         row = state.profiles[pid]
-        at = e.time_key
         state.event_profile.append((e, pid))
         if e.traits and traits_apply(row.traits, row.trait_times, e.traits, at):
             row.dirty = True
-        if e.type == "group":
-            gid = str(e.payload.get("groupId") or "").strip()
-            if gid:
-                state.group_updates.setdefault(gid, []).append((at, group_traits(e.payload)))
-                if state.group_of_profile.get(pid, ("",))[0] <= at:
-                    state.group_of_profile[pid] = (at, gid)
+        if gid and state.group_of_profile.get(pid, ("",))[0] <= at:
+            state.group_of_profile[pid] = (at, gid)
         if e.profile_id is None and defns:
             for d in defns:
                 s = row.computed_state.setdefault(d.key, {})
