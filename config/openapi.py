@@ -30,6 +30,7 @@ COMMON_ERRORS: dict[str, tuple[str, str]] = {
     "403": ("Forbidden", "The user's role may not do this."),
     "404": ("NotFound", "No such record, or not one the user may see (or a page past the last one)."),
     "414": ("UriTooLong", "The request line is longer than the web server accepts."),
+    "415": ("UnsupportedMediaType", "The body is not in one of the documented media types."),
 }
 
 
@@ -49,12 +50,14 @@ def _errors_for(path: str, method: str, operation: dict[str, Any]) -> list[str]:
     has_query = any(p.get("in") == "query" for p in params)
     has_path = "{" in path
     codes = ["401", "403"]
-    if has_query or "requestBody" in operation or method in ("post", "put", "patch"):
+    if has_query or method != "get":  # bad parameters or body; a write (or a delete) a rule refuses
         codes.append("400")
     if has_path or any(p.get("name") == "page" for p in params):
         codes.append("404")
     if has_query or has_path:
         codes.append("414")
+    if "requestBody" in operation:
+        codes.append("415")
     return codes
 
 

@@ -8,6 +8,7 @@ import base64
 
 import pytest
 import schemathesis
+from django.core.management import call_command
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
@@ -107,3 +108,27 @@ schema = api_schema()
 def test_every_operation_keeps_to_the_schema(case, credentials, records, _keep_the_test_connection):
     aim_at_records(case, records)
     case.call_and_validate(headers=headers_for(case.path, credentials), checks=CHECKS)
+
+
+def test_schema_is_valid_openapi_without_warnings(tmp_path):
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yml"))
+    assert "/v1/batch:" in (tmp_path / "schema.yml").read_text()
+
+
+def test_every_operation_documents_its_errors_in_the_one_error_shape():
+    document = SchemaGenerator().get_schema(request=None, public=True)
+    assert set(document["components"]["schemas"]["Error"]["required"]) == {"error", "detail"}
+    operations = [(path, method, op) for path, ops in document["paths"].items() for method, op in ops.items()]
+    assert {"/v1/track", "/v1/alias", "/v1/batch", "/v1/profiles/{ident}/events"} <= {p for p, _, _ in operations}
+    for path, method, operation in operations:
+        responses = operation["responses"]
+        assert "401" in responses, (method, path)
+        errors = [code for code in responses if code.startswith("4") and code != "414"]
+        for code in errors:
+            response = responses[code]
+            if "$ref" in response:
+                response = document["components"]["responses"][response["$ref"].rsplit("/", 1)[1]]
+            assert response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}, (
+                method, path, code)
+        if "{" in path:
+            assert "404" in responses, (method, path)
