@@ -31,6 +31,7 @@ COMMON_ERRORS: dict[str, tuple[str, str]] = {
     "404": ("NotFound", "No such record, or not one the user may see (or a page past the last one)."),
     "414": ("UriTooLong", "The request line is longer than the web server accepts."),
     "415": ("UnsupportedMediaType", "The body is not in one of the documented media types."),
+    "429": ("Throttled", "Over the request rate of the token, user or address; retry after `Retry-After` seconds."),
 }
 
 
@@ -49,7 +50,7 @@ def _errors_for(path: str, method: str, operation: dict[str, Any]) -> list[str]:
     params = operation.get("parameters", [])
     has_query = any(p.get("in") == "query" for p in params)
     has_path = "{" in path
-    codes = ["401", "403"]
+    codes = ["401", "403", "429"]
     if has_query or method != "get":  # bad parameters or body; a write (or a delete) a rule refuses
         codes.append("400")
     if has_path or any(p.get("name") == "page" for p in params):

@@ -29,3 +29,11 @@ def duplicates_scan_run(requested_at: str | None = None) -> None:
 def task_reminders_send_run() -> None:
     """E-mail the task reminders that are due (beat runs this every minute; safe to run concurrently)."""
     task_reminders_send()
+
+
+@shared_task(name="crm.tickets_sla_sweep", ignore_result=True)
+def tickets_sla_sweep_run() -> None:
+    """Mark SLA breaches and send warnings (beat, every minute; safe to run concurrently)."""
+    from crm.services.tickets_sweep import tickets_sla_sweep
+
+    tickets_sla_sweep()

@@ -1,5 +1,12 @@
-from django.urls import path  # noqa: F401 - report pages register their paths here
+from django.urls import path
+
+from reports import views
 
 app_name = "reports"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.reports_home, name="home"),
+    path("<slug:slug>/", views.report_page, name="report"),
+    path("<slug:slug>/export.xlsx", views.report_export, {"fmt": "xlsx"}, name="export-xlsx"),
+    path("<slug:slug>/export.csv", views.report_export, {"fmt": "csv"}, name="export-csv"),
+]

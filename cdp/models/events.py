@@ -60,7 +60,12 @@ class RawEvent(models.Model):
     payload = models.JSONField()
 
     class Meta:
-        indexes = [models.Index(fields=["source", "-received_at"], name="cdp_raw_source_recv")]
+        indexes = [
+            models.Index(fields=["source", "-received_at"], name="cdp_raw_source_recv"),
+            # Segments count a profile's events by name over a time window (cdp.selectors.segment_sources); the
+            # included columns join EventProfile without visiting the wide rows.
+            models.Index(fields=["event", "timestamp"], include=["id", "received_at"], name="cdp_raw_event_ts"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.type} {self.message_id}"

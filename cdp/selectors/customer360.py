@@ -66,12 +66,11 @@ def profile_event_entries(profile_id: int, *, limit: int = 50, kinds: set[str] |
 class CrmView:
     contact: Any = None
     deals: list = field(default_factory=list)
-    tickets: list = field(default_factory=list)
     hidden: bool = False  # linked, but the user may not see this contact
 
 
 def profile_crm(profile: Profile, *, user) -> CrmView:
-    """The linked CRM contact (with owner, deals, tickets) as far as ``user`` may see it."""
+    """The linked CRM contact (with owner and deals) as far as ``user`` may see it."""
     if not profile.crm_contact_id:
         return CrmView()
     from crm.selectors.contacts import contacts_visible_to
@@ -82,14 +81,7 @@ def profile_crm(profile: Profile, *, user) -> CrmView:
     if contact is None:
         return CrmView(hidden=True)
     deals = list(deals_visible_to(user).filter(contacts=contact).select_related("stage", "owner")[:20])
-    tickets: list = []
-    try:
-        from crm.selectors.tickets import tickets_visible_to  # type: ignore[import-not-found]
-    except ImportError:
-        tickets_visible_to = None
-    if tickets_visible_to is not None:
-        tickets = list(tickets_visible_to(user).filter(contact=contact).order_by("-id")[:20])
-    return CrmView(contact=contact, deals=deals, tickets=tickets)
+    return CrmView(contact=contact, deals=deals)
 
 
 def profile_timeline(profile: Profile, *, user, crm: CrmView, kinds: set[str] | None = None,

@@ -1,4 +1,4 @@
-"""Reads of profiles: lookup by identifier, search, events, merges, CRM link."""
+"""Reads of profiles: lookup by identifier, search, events, merges."""
 
 from __future__ import annotations
 
@@ -8,22 +8,6 @@ from django.db.models import Q, QuerySet
 
 from cdp.models import Identifier, Profile, ProfileMerge, RawEvent, RefusedMerge
 from cdp.services.identity_rules import identity_rules_load, normalize_email, normalize_phone
-
-
-def crm_contact_ids_by_email(*, emails: set[str]) -> dict[str, int]:
-    """CRM contact id per (lower-cased) email, from the contacts' primary and other emails."""
-    if not emails:
-        return {}
-    from crm.models import Contact
-
-    found: dict[str, int] = {}
-    rows = Contact.objects.filter(Q(email__in=emails) | Q(emails__email__in=emails)).values_list(
-        "pk", "email", "emails__email").order_by("pk")
-    for pk, primary, other in rows:
-        for email in (primary, other):
-            if email in emails:
-                found.setdefault(email, pk)
-    return found
 
 
 def normalize_identifier(type_: str, value: str) -> tuple[str, str]:
@@ -70,22 +54,30 @@ class MergeExplanation:
     nodes: list[int]
 
 
-def profile_merges(profile: Profile) -> MergeExplanation:
+def profile_merges(profile: Profile, *, visible: QuerySet[Profile] | None = None) -> MergeExplanation:
     """Why these are one person: every merge into this profile, directly or into a profile merged into it since
-    (a merged profile points at its final survivor, so one level of ``merged_into`` covers any chain)."""
+    (a merged profile points at its final survivor, so one level of ``merged_into`` covers any chain).
+
+    ``visible`` (the viewer's profiles, from cdp.selectors.profile_visibility): refused merges naming a profile
+    outside it are left out, so another person's identifier is not shown."""
     merges = list(ProfileMerge.objects.filter(Q(survivor=profile) | Q(survivor__merged_into=profile))
                   .order_by("at", "id"))
     absorbed = {m.merged_id for m in merges}
-    refusals = list(RefusedMerge.objects.filter(
+    refused = RefusedMerge.objects.filter(
         Q(profile=profile) | Q(other_profile=profile) | Q(profile__merged_into=profile)
-        | Q(other_profile__merged_into=profile)).order_by("-at")[:50])
+        | Q(other_profile__merged_into=profile))
+    if visible is not None:
+        refused = refused.filter(Q(profile__in=visible.values("pk")),
+                                 Q(other_profile__isnull=True) | Q(other_profile__in=visible.values("pk")))
+    refusals = list(refused.order_by("-at")[:50])
     return MergeExplanation(merges=merges, refusals=refusals, nodes=sorted({profile.pk} | absorbed))
 
 
-def profiles_search(query: str, *, limit: int = 50) -> QuerySet[Profile]:
-    """Profiles matching any identifier value (exact after normalisation, or prefix) or any trait value."""
+def profiles_search(query: str, *, visible: QuerySet[Profile], limit: int = 50) -> QuerySet[Profile]:
+    """Profiles of ``visible`` (the viewer's, from cdp.selectors.profile_visibility) matching any identifier value
+    (exact after normalisation, or prefix) or any trait value."""
     query = query.strip()
-    base = Profile.objects.filter(merged_into__isnull=True)
+    base = visible.filter(merged_into__isnull=True)
     if not query:
         return base.order_by("-updated_at")[:limit]
     if ":" in query:

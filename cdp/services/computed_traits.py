@@ -195,6 +195,11 @@ def values_for(defns: Iterable[ComputedTrait], state: dict, *, now: datetime) ->
     return {d.key: state_value(d, state.get(d.key), now=now) for d in defns}
 
 
+def computed_traits_recompute_all() -> int:
+    """Rebuild every enabled computed trait (refreshes windows as days pass); returns the profiles updated."""
+    return sum(computed_trait_recompute(trait_id=trait.pk) for trait in definitions_enabled())
+
+
 def computed_trait_recompute(*, trait_id: int, chunk: int = 5000) -> int:
     """Rebuild one computed trait for every profile from its events. Returns the number of profiles updated.
 

@@ -46,3 +46,18 @@ def crm_outbox_drain(*, limit: int = 1000) -> int:
                            rejection.detail)
         outbox_mark_processed(ids=[entry.pk for entry in entries])
     return len(entries)
+
+
+DRAIN_LIMIT = 1000
+DRAIN_MAX_ROUNDS = 20
+
+
+def crm_outbox_drain_rounds(*, limit: int = DRAIN_LIMIT, max_rounds: int = DRAIN_MAX_ROUNDS) -> int:
+    """Drain in rounds of ``limit`` while full rounds come back, at most ``max_rounds``; returns the total."""
+    total = 0
+    for _ in range(max_rounds):
+        drained = crm_outbox_drain(limit=limit)
+        total += drained
+        if drained < limit:
+            break
+    return total

@@ -23,8 +23,10 @@ from cdp.services.identity_locks import ProfileRow, acquire_all, acquire_free, t
 from cdp.services.identity_rules import (
     Ident,
     IdentityRules,
+    alias_pair,
     alias_resolve,
     identity_rules_load,
+    is_account_message,
     message_identifiers,
 )
 from cdp.services.traits import group_traits, message_traits, traits_apply, traits_merge
@@ -70,9 +72,9 @@ def _aliases_resolve(events: list[EventRow], owners: dict[Ident, Any]) -> bool:
 
 
 def _crm_contacts_by_email(emails: set[str]) -> dict[str, int]:
-    from cdp.selectors.profiles import crm_contact_ids_by_email
+    from crm.selectors.contact_links import contact_ids_by_email
 
-    return crm_contact_ids_by_email(emails=emails)
+    return contact_ids_by_email(emails=emails)
 
 
 @dataclass
@@ -103,7 +105,9 @@ def identity_process_events(*, events: list[EventRow], rules: IdentityRules | No
     events.sort(key=lambda e: (e.time_key, e.id))
     # Everything that depends on the message alone is done before any lock is taken.
     for e in events:
-        e.ids = message_identifiers(e.payload, rules=rules, source_kind=e.source_kind)
+        # An account's own message (a CRM company) names no person: it updates the account alone.
+        e.ids = [] if is_account_message(e.payload) else message_identifiers(e.payload, rules=rules,
+                                                                               source_kind=e.source_kind)
         e.traits = message_traits(e.type, e.payload)
     if rules.link_crm_by_email:
         by_email = _crm_contacts_by_email({v for e in events for t, v in e.ids if t == "email"})
@@ -128,9 +132,12 @@ def identity_process_events(*, events: list[EventRow], rules: IdentityRules | No
 
         resolved: list[int | None] = []
         for e in events:
-            # alias and the CRM's merge of two contacts state identity explicitly: no limit refuses them.
-            explicit = e.type == "alias" or is_crm_merge(source_kind=e.source_kind, message=e.payload)
-            resolved.append(graph.resolve(e.ids, event_id=e.id, message_id=e.message_id, explicit=explicit))
+            # The CRM's merge of two contacts states identity explicitly: no limit refuses it. An alias does so
+            # only for its userId/previousId pair; its other identifiers obey the limits.
+            explicit = is_crm_merge(source_kind=e.source_kind, message=e.payload)
+            pair = alias_pair(e.payload, e.ids) if e.type == "alias" and not explicit else None
+            resolved.append(graph.resolve(e.ids, event_id=e.id, message_id=e.message_id, explicit=explicit,
+                                          explicit_ids=pair))
 
         # --- allocate real ids for the new profiles ----------------------------------------------------
         temp = graph.new_profiles()
@@ -166,20 +173,19 @@ def identity_process_events(*, events: list[EventRow], rules: IdentityRules | No
         group_of_profile: dict[int, tuple[str, str]] = {}
         event_profile: list[tuple[EventRow, int]] = []
         for e, key in zip(events, resolved, strict=True):
+            at = e.time_key
+            gid = str(e.payload.get("groupId") or "").strip() if e.type == "group" else ""
+            if gid:  # an account's own group call has no person (key None) but still sets its traits
+                group_updates.setdefault(gid, []).append((at, group_traits(e.payload)))
             if key is None:
                 continue
             pid = final(key)
             row = profiles[pid]
-            at = e.time_key
             event_profile.append((e, pid))
             if e.traits and traits_apply(row.traits, row.trait_times, e.traits, at):
                 row.dirty = True
-            if e.type == "group":
-                gid = str(e.payload.get("groupId") or "").strip()
-                if gid:
-                    group_updates.setdefault(gid, []).append((at, group_traits(e.payload)))
-                    if group_of_profile.get(pid, ("",))[0] <= at:
-                        group_of_profile[pid] = (at, gid)
+            if gid and group_of_profile.get(pid, ("",))[0] <= at:
+                group_of_profile[pid] = (at, gid)
             if e.profile_id is None and defns:
                 for d in defns:
                     state = row.computed_state.setdefault(d.key, {})

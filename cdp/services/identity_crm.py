@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from cdp.models import Identifier, Profile, Source
 from cdp.services.identity_locks import advisory_lock
+from cdp.services.identity_rules import TRUSTED_SOURCE_KINDS
 from config.db import ints
 
 log = logging.getLogger(__name__)
@@ -19,14 +20,16 @@ CRM_MERGE_EVENT = "CRM Contacts Merged"
 
 
 def is_crm_merge(*, source_kind: str, message: dict) -> bool:
-    return source_kind == "crm" and message.get("type") == "track" and message.get("event") == CRM_MERGE_EVENT
+    """Whether ``message`` is the CRM's merge of two contacts; only trusted sources (server, CRM) may send it."""
+    return (source_kind in TRUSTED_SOURCE_KINDS and message.get("type") == "track"
+            and message.get("event") == CRM_MERGE_EVENT)
 
 
 def crm_links_follow(cur, profile_ids: list[int]) -> None:
     """Point each of ``profile_ids`` at the CRM contact of its crm_contact_id identifiers: the one that still
     exists (after a CRM merge the other contact is gone), the most recently linked among several; none if it
     holds none. Caller holds the profiles' row locks."""
-    from crm.models import Contact
+    from crm.selectors.contact_links import contacts_db_table
 
     cur.execute(
         """
@@ -44,7 +47,7 @@ def crm_links_follow(cur, profile_ids: list[int]) -> None:
               FROM cdp_identifier i
              WHERE i.profile_id = ANY(%s::bigint[]) AND i.type = 'crm_contact_id' AND i.value ~ '^[0-9]{{1,18}}$'
              ORDER BY i.profile_id,
-                      EXISTS (SELECT 1 FROM {Contact._meta.db_table} c WHERE c.id = i.value::bigint) DESC, i.id DESC
+                      EXISTS (SELECT 1 FROM {contacts_db_table()} c WHERE c.id = i.value::bigint) DESC, i.id DESC
         )
         UPDATE cdp_profile p SET crm_contact_id = w.contact_id
           FROM wanted w WHERE p.id = w.pid AND p.crm_contact_id IS DISTINCT FROM w.contact_id

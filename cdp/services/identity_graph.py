@@ -9,8 +9,9 @@ Rules, applied per message (Segment's algorithm): the profiles owning any of the
 merged and the message's unknown identifiers are added, unless that would push a type past its limit beyond
 what one of the profiles already holds; then the message's lowest-priority identifier is dropped and the rest
 is tried again. A dropped device identifier (anonymous_id) owned by someone else moves to the newly identified
-person ("handed over": the last person identified on a device owns its later anonymous events). ``alias``
-messages are explicit statements of identity and are exempt from limits.
+person ("handed over": the last person identified on a device owns its later anonymous events). Explicit
+statements of identity (the userId/previousId pair of an ``alias``, the CRM's merge of two contacts) are exempt
+from limits; the other identifiers an alias carries are not.
 """
 
 from __future__ import annotations
@@ -111,8 +112,21 @@ class BatchGraph:
 
     # --- one message ------------------------------------------------------------------------------------
     def resolve(self, ids: list[Ident], *, event_id: int | None = None, message_id: str = "",
-                explicit: bool = False) -> int | None:
-        """Resolve one message's identifiers (highest priority first) to a profile key; None if it has none."""
+                explicit: bool = False, explicit_ids: list[Ident] | None = None) -> int | None:
+        """Resolve one message's identifiers (highest priority first) to a profile key; None if it has none.
+
+        ``explicit``: no limit applies to any of ``ids``. ``explicit_ids`` (a subset of ``ids``, highest priority
+        first): only these are joined whatever the limits; the rest then joins them under the limits."""
+        if explicit_ids and len(explicit_ids) > 1 and not explicit:
+            key = self._resolve(list(explicit_ids), event_id=event_id, message_id=message_id, explicit=True)
+            rest = [i for i in ids if i not in explicit_ids]
+            if not rest:
+                return key
+            anchored = sorted([explicit_ids[0], *rest], key=self.rules.sort_key)
+            return self._resolve(anchored, event_id=event_id, message_id=message_id, explicit=False)
+        return self._resolve(ids, event_id=event_id, message_id=message_id, explicit=explicit)
+
+    def _resolve(self, ids: list[Ident], *, event_id: int | None, message_id: str, explicit: bool) -> int | None:
         if not ids:
             return None
         if len(ids) == 1:  # the common page/track call: its one identifier's profile, or a new one

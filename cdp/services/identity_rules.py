@@ -11,10 +11,17 @@ from functools import lru_cache
 from typing import Any
 
 import phonenumbers
+from django.conf import settings as django_settings
 
 from cdp.models.identity import DEFAULT_BLOCKED, DEFAULT_LIMITS, DEFAULT_PRIORITY, BlockedValue, IdentitySettings
 
 Ident = tuple[str, str]
+
+# Sources that speak for the business itself (its servers, the CRM): only they may assert CRM contact ids, the
+# CRM merge event and the CRM's own "crm-..." anonymous ids. A website key is public; what it says about CRM
+# identity is ignored.
+TRUSTED_SOURCE_KINDS = frozenset({"server", "crm"})
+CRM_ANONYMOUS_PREFIX = "crm-"
 
 
 @dataclass
@@ -27,6 +34,8 @@ class IdentityRules:
     default_phone_region: str = "US"
     # Device-like types: when a limit refuses a merge, a newly identified person takes the device over.
     transferable: frozenset[str] = frozenset({"anonymous_id"})
+    # Identifier types accepted from context.externalIds (CDP_EXTERNAL_ID_TYPES); any other type is dropped.
+    external_types: frozenset[str] = field(default_factory=lambda: external_id_types())
 
     def rank(self, type_: str) -> int:
         """Priority rank of a type: 0 is the highest. Types not listed take the rank of ``"*"``."""
@@ -83,6 +92,11 @@ def _blocked_memo(rules: IdentityRules) -> dict[Ident, bool]:
         _BLOCKED_MEMOS.clear()  # only the current rules matter
         memo = _BLOCKED_MEMOS[fingerprint] = {}
     return memo
+
+
+def external_id_types() -> frozenset[str]:
+    """The configured identifier types of context.externalIds (lower case)."""
+    return frozenset(t.strip().lower() for t in django_settings.CDP_EXTERNAL_ID_TYPES if t.strip())
 
 
 def identity_rules_load() -> IdentityRules:
@@ -196,8 +210,10 @@ def message_identifiers(message: dict[str, Any], *, rules: IdentityRules, source
     """The identifiers a message carries, normalised, without blocked values, highest priority first.
 
     userId → user_id, anonymousId → anonymous_id, email/phone from traits or context.traits, context.externalIds
-    → their own type (crm_contact_id only from the CRM source). An alias's previousId gives both candidates of
-    PREVIOUS_ID_TYPES: the caller narrows them to the one that exists with :func:`alias_resolve`.
+    → their own type when it is configured (CDP_EXTERNAL_ID_TYPES). An alias's previousId gives both candidates
+    of PREVIOUS_ID_TYPES: the caller narrows them to the one that exists with :func:`alias_resolve`.
+    crm_contact_id and "crm-..." anonymous ids only count from trusted sources (server, CRM): a website key
+    cannot claim them.
     """
     found: list[Ident] = []
     get = message.get
@@ -222,10 +238,14 @@ def message_identifiers(message: dict[str, Any], *, rules: IdentityRules, source
         external = context.get("externalIds")
         if isinstance(external, list):
             _external_ids(external, found, rules, source_kind)
+    untrusted = source_kind not in TRUSTED_SOURCE_KINDS
     result: list[Ident] = []
     for ident in found:  # a handful: a list is the cheapest set
-        if ident not in result and not rules.is_blocked(*ident):
-            result.append(ident)
+        if ident in result or rules.is_blocked(*ident):
+            continue
+        if untrusted and ident[0] == "anonymous_id" and ident[1].startswith(CRM_ANONYMOUS_PREFIX):
+            continue  # the CRM's own device ids (previousId of an alias included)
+        result.append(ident)
     if len(result) > 1:
         result.sort(key=rules.sort_key)
     return result
@@ -252,8 +272,10 @@ def _external_ids(external: list, found: list[Ident], rules: IdentityRules, sour
         value = _str_id(item.get("id"))
         if not type_ or not value:
             continue
-        type_ = type_.lower()[:64]
-        if type_ == "crm_contact_id" and source_kind != "crm":
+        type_ = type_.lower()
+        if type_ not in rules.external_types:
+            continue
+        if type_ == "crm_contact_id" and source_kind not in TRUSTED_SOURCE_KINDS:
             continue
         if type_ == "email":
             value = normalize_email(value)
@@ -261,3 +283,31 @@ def _external_ids(external: list, found: list[Ident], rules: IdentityRules, sour
             value = normalize_phone(value, region=rules.default_phone_region)
         if value:
             found.append((type_, value))
+
+
+def is_account_message(message: dict[str, Any]) -> bool:
+    """Whether a message is an account's own (a company describing itself), which names no person.
+
+    Segment requires an anonymousId or userId on every message, so a company's own group call (or an event about
+    the company) carries its group id as anonymousId: such a message (no userId, anonymousId equal to its
+    ``groupId`` or ``context.groupId``) updates the account and creates no person profile.
+    """
+    if message.get("userId") not in (None, ""):
+        return False
+    aid = _str_id(message.get("anonymousId"))
+    if not aid:
+        return False
+    context = message.get("context")
+    group = message.get("groupId") if message.get("type") == "group" else None
+    if group is None and isinstance(context, dict):
+        group = context.get("groupId")
+    return aid == _str_id(group)
+
+
+def alias_pair(message: dict[str, Any], ids: list[Ident]) -> list[Ident]:
+    """The identifiers of ``ids`` that an alias message's userId/previousId pair stands for (highest priority
+    first). Only this pair is an explicit statement of identity; the message's other identifiers (email, external
+    ids, its own anonymousId) obey the limits like any other message's."""
+    uid, prev = _str_id(message.get("userId")), _str_id(message.get("previousId"))
+    pair = {("user_id", uid), ("user_id", prev), ("anonymous_id", prev)}
+    return [i for i in ids if i in pair]

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from cdp.forms.profiles import ComputedTraitForm
 from cdp.models import ComputedTrait
-from cdp.services.computed_traits import computed_trait_forget
-from cdp.tasks import computed_trait_recompute_task
+from cdp.services.computed_trait_definitions import (
+    computed_trait_delete,
+    computed_trait_recompute_request,
+    computed_trait_save,
+)
 from cdp.views.access import cdp_manager_required, cdp_viewer_required
 from cdp.views.nav import nav
-from config.queueing import enqueue_on_commit
 
 
 @cdp_viewer_required
@@ -23,10 +24,7 @@ def trait_list(request):
 
 
 def _save(request, form, *, created: bool):
-    with transaction.atomic():
-        trait = form.save()
-        # A new or changed definition is rebuilt from the events; incremental updates continue from there.
-        enqueue_on_commit(computed_trait_recompute_task, trait.pk)
+    trait = computed_trait_save(trait=form.save(commit=False))
     messages.success(request, f"“{trait.name}” {'created' if created else 'saved'}; values are being computed.")
     return redirect("cdp:computed-traits")
 
@@ -52,11 +50,7 @@ def trait_edit(request, pk: int):
 @require_POST
 @cdp_manager_required
 def trait_delete(request, pk: int):
-    trait = get_object_or_404(ComputedTrait, pk=pk)
-    key = trait.key
-    with transaction.atomic():
-        trait.delete()
-        computed_trait_forget(key=key)
+    key = computed_trait_delete(trait=get_object_or_404(ComputedTrait, pk=pk))
     messages.success(request, f"“{key}” deleted.")
     return redirect("cdp:computed-traits")
 
@@ -65,6 +59,6 @@ def trait_delete(request, pk: int):
 @cdp_manager_required
 def trait_recompute(request, pk: int):
     trait = get_object_or_404(ComputedTrait, pk=pk)
-    enqueue_on_commit(computed_trait_recompute_task, trait.pk)
+    computed_trait_recompute_request(trait=trait)
     messages.success(request, f"Recomputing “{trait.name}” for every profile.")
     return redirect("cdp:computed-traits")

@@ -11,8 +11,9 @@ from rest_framework.response import Response
 from crm.api.common_sales import service_errors
 from crm.models import Activity, Company, Contact, Deal
 from crm.selectors.activities import activities_visible_to
+from crm.selectors.companies import companies_visible_to
+from crm.selectors.contacts import contacts_visible_to
 from crm.selectors.deals import deals_visible_to
-from crm.selectors.visibility import scope, visible_q
 from crm.services.activities import activity_delete, activity_log, activity_update, task_complete
 
 
@@ -35,8 +36,8 @@ class ActivitySerializer(serializers.ModelSerializer):
         request = self.context.get("request")
         if request is not None and request.user.is_authenticated:
             user = request.user
-            self.fields["contact"].queryset = scope(Contact.objects.all(), visible_q(user))
-            self.fields["company"].queryset = scope(Company.objects.all(), visible_q(user))
+            self.fields["contact"].queryset = contacts_visible_to(user)
+            self.fields["company"].queryset = companies_visible_to(user)
             self.fields["deal"].queryset = deals_visible_to(user)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError
 from django_filters import rest_framework as filters
 from rest_framework import serializers, status, viewsets
 from rest_framework.response import Response
@@ -13,6 +12,7 @@ from crm.api.contacts import apply_custom_filter
 from crm.models import Company, CustomFieldDefinition, SavedView, Team
 from crm.selectors.companies import COMPANY_ORDERING_FIELDS, companies_search, companies_visible_to
 from crm.services.companies import company_create, company_delete, company_update
+from crm.services.custom_field_definitions import custom_field_definition_save
 from crm.services.saved_views import saved_view_delete, saved_view_save, saved_view_update
 
 
@@ -92,13 +92,6 @@ class CustomFieldDefinitionSerializer(serializers.ModelSerializer):
         model = CustomFieldDefinition
         fields = ["id", "object_type", "key", "label", "field_type", "choices", "required", "order", "help_text"]
 
-    def validate(self, attrs):
-        field_type = attrs.get("field_type", getattr(self.instance, "field_type", None))
-        choices = attrs.get("choices", getattr(self.instance, "choices", []))
-        if field_type == CustomFieldDefinition.FieldType.CHOICE and not choices:
-            raise serializers.ValidationError({"choices": ["A choice field needs at least one choice."]})
-        return attrs
-
 
 class CustomFieldDefinitionViewSet(viewsets.ModelViewSet):
     """Custom field definitions: everyone signed in reads them; admins create and change them."""
@@ -110,16 +103,13 @@ class CustomFieldDefinitionViewSet(viewsets.ModelViewSet):
     queryset = CustomFieldDefinition.objects.order_by("object_type", "order", "id")
 
     def perform_create(self, serializer):
-        try:
-            serializer.save()
-        except IntegrityError:
-            raise serializers.ValidationError({"key": ["This key is already used for this object type."]}) from None
+        with service_errors():
+            serializer.instance = custom_field_definition_save(values=serializer.validated_data)
 
     def perform_update(self, serializer):
-        try:
-            serializer.save()
-        except IntegrityError:
-            raise serializers.ValidationError({"key": ["This key is already used for this object type."]}) from None
+        with service_errors():
+            serializer.instance = custom_field_definition_save(definition=serializer.instance,
+                                                               values=serializer.validated_data)
 
 
 class SavedViewSerializer(serializers.ModelSerializer):

@@ -12,8 +12,9 @@ from rest_framework.response import Response
 
 from crm.api.common_sales import service_errors
 from crm.models import Company, Contact, Deal, Pipeline, Stage, Team
+from crm.selectors.companies import companies_visible_to
+from crm.selectors.contacts import contacts_visible_to
 from crm.selectors.deals import deals_visible_to
-from crm.selectors.visibility import scope, visible_q
 from crm.services.deals import deal_create, deal_delete, deal_mark_lost, deal_mark_won, deal_move_to_stage, deal_update
 
 
@@ -42,8 +43,8 @@ class DealSerializer(serializers.ModelSerializer):
         super().__init__(*args, **kwargs)
         request = self.context.get("request")
         if request is not None and request.user.is_authenticated:
-            self.fields["company"].queryset = scope(Company.objects.all(), visible_q(request.user))
-            self.fields["contacts"].child_relation.queryset = scope(Contact.objects.all(), visible_q(request.user))
+            self.fields["company"].queryset = companies_visible_to(request.user)
+            self.fields["contacts"].child_relation.queryset = contacts_visible_to(request.user)
 
 
     def validate_currency(self, value: str) -> str:

@@ -37,6 +37,18 @@ def deals_editable_by(user: AbstractBaseUser) -> QuerySet[Deal]:
     return scope(Deal.objects.all(), editable_q(user))
 
 
+def deal_links_visible(user: AbstractBaseUser, deal: Deal) -> dict:
+    """The contacts of ``deal`` that ``user`` may see, and its company if they may open it
+    ({"contacts": [...], "company": ... or None}). Seeing a deal says nothing about its contacts (people of
+    another team's accounts); the company's name is part of the deal, its page is not."""
+    from crm.selectors.companies import companies_visible_to  # noqa: PLC0415 (companies imports deals)
+    from crm.selectors.contacts import contacts_visible_to  # noqa: PLC0415
+
+    contacts = list(contacts_visible_to(user).filter(deals=deal).order_by("last_name", "first_name", "id"))
+    company = (companies_visible_to(user).filter(pk=deal.company_id).first() if deal.company_id else None)
+    return {"contacts": contacts, "company": company}
+
+
 def deal_is_editable(user: AbstractBaseUser, deal: Deal) -> bool:
     return deals_editable_by(user).filter(pk=deal.pk).exists()
 
@@ -54,6 +66,16 @@ def deal_owners() -> QuerySet:
 
 def pipelines_list() -> QuerySet[Pipeline]:
     return Pipeline.objects.order_by("-is_default", "order", "name")
+
+
+def pipeline_stage(*, pipeline_id: int, stage_id: int) -> Stage | None:
+    """The stage ``stage_id`` if it belongs to pipeline ``pipeline_id`` (a deal moves only within its pipeline)."""
+    return Stage.objects.filter(pk=stage_id, pipeline_id=pipeline_id).first()
+
+
+def pipeline_stages(pipeline: Pipeline) -> list[Stage]:
+    """The pipeline's stages in board order."""
+    return list(pipeline.stages.all())
 
 
 def pipeline_default() -> Pipeline | None:

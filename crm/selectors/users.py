@@ -1,3 +1,4 @@
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 
@@ -14,3 +15,10 @@ def user_role_names(user: AbstractBaseUser) -> list[str]:
 
 def teams_of(user: AbstractBaseUser) -> QuerySet[Team]:
     return Team.objects.filter(members=user).select_related("manager")
+
+
+def active_user(pk: object) -> AbstractBaseUser | None:
+    """The active user with id ``pk`` (any text a form sent), or None."""
+    if not str(pk).isdigit():
+        return None
+    return get_user_model().objects.filter(pk=int(pk), is_active=True).first()

@@ -53,11 +53,19 @@ def company_group_message(company: Company) -> dict[str, Any]:
     return {
         "type": "group",
         "groupId": f"crm-company-{company.pk}",
-        # Segment requires an anonymousId or userId on every message; the company stands for itself.
+        # Segment requires an anonymousId or userId on every message: the company speaks for itself, and the CDP
+        # takes a message whose anonymousId is its group id as the account's own (no person profile).
         "anonymousId": f"crm-company-{company.pk}",
         "traits": traits,
         "timestamp": company.updated_at.isoformat() if company.updated_at else None,
     }
+
+
+def company_account_sender(company_id: int) -> dict[str, Any]:
+    """The sender fields of an event about a company itself: the account's own message, which the CDP attaches
+    to the account and to no person (anonymousId equal to context.groupId)."""
+    group_id = f"crm-company-{company_id}"
+    return {"anonymousId": group_id, "context": {"groupId": group_id, "library": {"name": "crm"}}}
 
 
 def _outbox_company(company: Company) -> None:
@@ -202,6 +210,6 @@ def company_delete(*, company: Company, actor: AbstractBaseUser | None) -> None:
     company._history_user = actor
     company.delete()
     outbox_record(object_type="company", object_id=company_id, message={
-        "type": "track", "event": "CRM Company Deleted", "anonymousId": f"crm-company-{company_id}",
+        "type": "track", "event": "CRM Company Deleted", **company_account_sender(company_id),
         "properties": {"crmCompanyId": company_id, "groupId": f"crm-company-{company_id}"},
     })

@@ -25,7 +25,7 @@ from crm.models import Company, CompanyMerge, Contact, ContactEmail, ContactMerg
 from crm.selectors.assignment import may_assign_owner, may_assign_team
 from crm.selectors.companies import companies_editable_by
 from crm.selectors.contacts import contacts_editable_by
-from crm.services.companies import company_group_message
+from crm.services.companies import company_account_sender, company_group_message
 from crm.services.contacts import contact_identify_message
 from crm.services.duplicates import duplicates_forget
 from crm.services.outbox import outbox_record
@@ -289,7 +289,7 @@ def company_merge(*, survivor: Company, other: Company, field_choices: dict[str,
     message["traits"] = {**message["traits"], "mergedCrmCompanyId": other_id}
     outbox_record(object_type="company", object_id=survivor.pk, message=message)
     outbox_record(object_type="company", object_id=survivor.pk, message={
-        "type": "track", "event": "CRM Companies Merged", "anonymousId": f"crm-company-{survivor.pk}",
+        "type": "track", "event": "CRM Companies Merged", **company_account_sender(survivor.pk),
         "properties": {"crmCompanyId": survivor.pk, "mergedCrmCompanyId": other_id,
                        "groupId": f"crm-company-{survivor.pk}", "fieldChoices": choices},
     })

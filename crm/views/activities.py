@@ -9,10 +9,11 @@ from django.http import HttpResponseForbidden
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from crm.models import Activity, Company, Contact
+from crm.models import Activity
 from crm.selectors.activities import activities_visible_to
+from crm.selectors.companies import companies_visible_to
+from crm.selectors.contacts import contacts_visible_to
 from crm.selectors.deals import deals_visible_to
-from crm.selectors.visibility import scope, visible_q
 from crm.services.activities import activity_log, task_complete
 from crm.views.deal_forms import ActivityForm
 from crm.views.sales_common import errors_to_form, safe_next
@@ -21,8 +22,8 @@ from crm.views.sales_common import errors_to_form, safe_next
 def _linked(request, data) -> dict:
     """The linked records named in ``data``, each looked up among those the user may see (404 otherwise)."""
     found = {}
-    lookups = {"contact": lambda: scope(Contact.objects.all(), visible_q(request.user)),
-               "company": lambda: scope(Company.objects.all(), visible_q(request.user)),
+    lookups = {"contact": lambda: contacts_visible_to(request.user),
+               "company": lambda: companies_visible_to(request.user),
                "deal": lambda: deals_visible_to(request.user)}
     for name, queryset in lookups.items():
         value = data.get(name)
@@ -40,7 +41,8 @@ def activity_log_view(request):
     """
     source = request.POST if request.method == "POST" else request.GET
     target = {name: source.get(name) for name in ("contact", "company", "deal") if source.get(name, "").isdigit()}
-    form = ActivityForm(request.POST or None, initial={**target, "kind": request.GET.get("kind", "note")})
+    form = ActivityForm(request.POST or None, initial={**target, "kind": request.GET.get("kind", "note")},
+                        user=request.user)
     logged = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -63,7 +65,7 @@ def activity_log_view(request):
         messages.success(request, f"{logged.get_kind_display()} logged.")
         return redirect(safe_next(request, "/crm/"))
     if logged is not None:
-        form = ActivityForm(initial={**target, "kind": logged.kind})
+        form = ActivityForm(initial={**target, "kind": logged.kind}, user=request.user)
     response = render(request, "crm/activities/_log_form.html",
                       {"activity_form": form, "log_target": target, "logged": logged,
                        "next": safe_next(request, request.path)})

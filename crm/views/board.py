@@ -9,13 +9,14 @@ from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_POST
 
-from crm.models import Stage
 from crm.selectors.deals import (
     DealFilters,
     board_columns,
     board_totals,
     deal_owners,
     deals_visible_to,
+    pipeline_stage,
+    pipeline_stages,
     pipelines_list,
     user_can_write_deals,
 )
@@ -61,7 +62,7 @@ def board_move_view(request):
         deal = get_object_or_404(deals_visible_to(request.user).select_related("pipeline"), pk=deal_id)
     except Http404:
         return _json_error(404, "not_found", "No such deal.")
-    stage = Stage.objects.filter(pk=stage_id, pipeline_id=deal.pipeline_id).first()
+    stage = pipeline_stage(pipeline_id=deal.pipeline_id, stage_id=stage_id)
     if stage is None:
         return _json_error(400, "invalid", "That stage is not in this deal's pipeline.")
     try:
@@ -73,7 +74,7 @@ def board_move_view(request):
         return _json_error(400, "invalid", error_text(exc))
     totals = board_totals(user=request.user, pipeline=deal.pipeline, filters=_board_filters(request.POST))
     columns = {}
-    for column_stage in deal.pipeline.stages.all():
+    for column_stage in pipeline_stages(deal.pipeline):
         count, money = totals.get(column_stage.pk, (0, []))
         columns[column_stage.pk] = render_to_string("crm/board/_totals.html", {"count": count, "totals": money})
     return JsonResponse({"ok": True, "deal": deal.pk, "stage": stage.pk, "status": deal.status,

@@ -25,6 +25,7 @@ from crm.selectors.contacts import (
     contacts_list,
 )
 from crm.selectors.custom_fields import custom_field_definitions_for
+from crm.selectors.users import active_user
 from crm.services.contacts import (
     contact_create,
     contact_delete,
@@ -231,11 +232,11 @@ def contact_inline(request, pk: int, field: str):
         value = request.POST.get("value", "")
         changes = inline_changes(field=field, value=value, definition=definition)
         if field == "owner":
-            owner = assignable_owners(request.user).filter(pk=value).first() if value.isdigit() else None
+            owner = active_user(value) if value else None
             if value and owner is None:
-                context["error"] = "You may not assign contacts to this owner."
+                context.update(error="There is no such active user.", value=value)
                 return render(request, "crm/contacts/_inline_form.html", context)
-            changes = {"owner": owner}
+            changes = {"owner": owner}  # contact_update checks that the user may assign this owner
         try:
             contact_update(contact=contact, actor=request.user, changes=changes)
         except ValidationError as exc:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth.models import AbstractBaseUser
 
-from crm.models import Activity, Company, Contact, Deal, Pipeline, Stage
-from crm.selectors.assignment import assignable_owners, assignable_teams
+from crm.models import Activity, Deal, Pipeline, Stage
+from crm.selectors.assignment import assignable_owners, assignable_teams, owner_choices
+from crm.selectors.companies import companies_visible_to
+from crm.selectors.contacts import contacts_visible_to
 from crm.selectors.deals import deal_owners
-from crm.selectors.visibility import scope, visible_q
 
 CHOICE_LIMIT = 200
 
@@ -51,8 +52,8 @@ class DealForm(_OwnedChoices, forms.Form):
         self.fields["owner"].queryset = assignable_owners(user)
         self.fields["owner"].label_from_instance = _user_label
         self.fields["team"].queryset = assignable_teams(user)
-        companies = scope(Company.objects.all(), visible_q(user))
-        contacts = scope(Contact.objects.all(), visible_q(user))
+        companies = companies_visible_to(user)
+        contacts = contacts_visible_to(user)
         self.fields["company"].queryset = companies
         self.fields["contacts"].queryset = contacts
         company_id = self.data.get("company") or self.initial.get("company") or (deal and deal.company_id)
@@ -127,12 +128,10 @@ class ActivityForm(forms.Form):
     KIND_ONLY = {"call_outcome": "call", "call_duration_minutes": "call", "meeting_start": "meeting",
                  "meeting_end": "meeting", "due_at": "task", "assignee": "task", "reminder_at": "task"}
 
-    def __init__(self, *args, **kwargs):
-        from django.contrib.auth import get_user_model
-
+    def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].queryset = get_user_model().objects.filter(is_active=True).order_by(
-            "first_name", "username")
+        # Whom ``user`` may give a task to (the service checks the same: crm.services.activities.assignee_check).
+        self.fields["assignee"].queryset = owner_choices(user, current_id=user.pk)
         self.fields["assignee"].label_from_instance = _user_label
 
     def clean(self):

@@ -8,3 +8,22 @@ document.addEventListener("htmx:responseError", (event) => {
   document.querySelector("main.content")?.prepend(box);
   setTimeout(() => box.remove(), 6000);
 });
+
+// Confirmation before a destructive submit: <form data-confirm="Delete this contact?">. The text is an HTML
+// attribute (escaped by the template engine) read as data, never evaluated: no inline handlers anywhere.
+document.addEventListener("submit", (event) => {
+  const form = event.target.closest("form[data-confirm]");
+  if (form && !window.confirm(form.dataset.confirm)) {
+    event.preventDefault();
+    event.stopImmediatePropagation();
+  }
+}, true);
+
+// <select data-sets-form-kind>: the form shows the fields of the chosen kind (CSS keys on form[data-kind]).
+// <select data-submit-on-change>: submits its form when changed.
+document.addEventListener("change", (event) => {
+  const field = event.target;
+  if (!(field instanceof HTMLElement) || !field.form) return;
+  if (field.hasAttribute("data-sets-form-kind")) field.form.dataset.kind = field.value;
+  if (field.hasAttribute("data-submit-on-change")) field.form.requestSubmit();
+});

@@ -69,8 +69,9 @@ def test_extraction_normalises_and_blocks():
     message = {"type": "identify", "userId": 42, "anonymousId": "undefined",
                "traits": {"email": " Ann@EX.com ", "phone": "415-555-2671"},
                "context": {"traits": {"email": "test@test.com"},
-                           "externalIds": [{"id": "cus_1", "type": "Stripe_Customer"},
+                           "externalIds": [{"id": "cus_1", "type": "Stripe_Customer_Id"},
+                                           {"id": "x", "type": "unconfigured_type"},
                                            {"id": "9", "type": "crm_contact_id"}]}}
     assert message_identifiers(message, rules=rules) == [
-        ("user_id", "42"), ("email", "ann@ex.com"), ("phone", "+14155552671"), ("stripe_customer", "cus_1")]
+        ("user_id", "42"), ("email", "ann@ex.com"), ("phone", "+14155552671"), ("stripe_customer_id", "cus_1")]
     assert ("crm_contact_id", "9") in message_identifiers(message, rules=rules, source_kind="crm")

@@ -104,3 +104,10 @@ def test_cdp_imports_neither_segments_nor_reports():
 
 def test_nothing_imports_reports_and_segments_imports_no_reports():
     assert _violations(lambda module, name: not _within(module, "reports") and _within(name, "reports")) == []
+
+
+def test_cdp_uses_crm_only_through_its_public_surface():
+    assert _violations(
+        lambda module, name: _within(module, "cdp") and _within(name, "crm") and name != "crm"
+        and not any(_within(name, allowed) for allowed in CRM_SURFACE_FOR_CDP)
+    ) == []

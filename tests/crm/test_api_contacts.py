@@ -227,6 +227,14 @@ def test_custom_field_definitions_read_for_all_write_for_admins(sales_user, admi
                                                                       "field_type": "choice"}, format="json")
     assert no_choices.status_code == 400 and "choices" in no_choices.json()["detail"]
     assert CustomFieldDefinition.objects.count() == 2
+    seats = CustomFieldDefinition.objects.get(key="seats")
+    renamed = api_for(admin_user).patch(f"/api/crm/custom-fields/{seats.pk}/", {"label": "Licences"}, format="json")
+    assert renamed.status_code == 200 and renamed.json()["label"] == "Licences"
+    to_choice = api_for(admin_user).patch(f"/api/crm/custom-fields/{seats.pk}/", {"field_type": "choice"},
+                                          format="json")
+    assert to_choice.status_code == 400 and "choices" in to_choice.json()["detail"]
+    seats.refresh_from_db()
+    assert (seats.label, seats.field_type) == ("Licences", "number")
 
 
 def test_saved_views_are_per_user(sales_user, admin_user):

@@ -136,6 +136,20 @@ def test_inline_edit_saves_and_returns_the_row(sales_client, sales_user):
     assert sales_client.get(reverse("contact-inline", args=[contact.pk, "created_at"])).status_code == 404
 
 
+def test_inline_owner_change_is_checked_by_the_service(sales_client, sales_user):
+    contact = ContactFactory(owner=sales_user)
+    other_rep = UserFactory(username="other-rep")
+    url = reverse("contact-inline", args=[contact.pk, "owner"])
+    refused = sales_client.post(url, {"value": str(other_rep.pk)}, HTTP_HX_REQUEST="true")
+    assert refused.status_code == 200 and b"You may not assign records to this owner." in refused.content
+    unknown = sales_client.post(url, {"value": "999999"}, HTTP_HX_REQUEST="true")
+    assert unknown.status_code == 200 and b"There is no such active user." in unknown.content
+    contact.refresh_from_db()
+    assert contact.owner == sales_user
+    kept = sales_client.post(url, {"value": str(sales_user.pk)}, HTTP_HX_REQUEST="true")
+    assert kept.status_code == 200 and kept["HX-Trigger"] == "timeline-changed"
+
+
 def test_bulk_action_from_list(sales_client, sales_user):
     contacts = [ContactFactory(owner=sales_user) for _ in range(3)]
     response = sales_client.post(reverse("contact-bulk"), {"action": "tag", "tag": "Expo",
