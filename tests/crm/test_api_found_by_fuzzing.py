@@ -77,3 +77,21 @@ def test_unknown_api_urls_answer_json_404(api, path):
 def test_unknown_page_urls_stay_html(client):
     r = client.get("/no-such-page/")
     assert r.status_code == 404 and r["Content-Type"].startswith("text/html")
+
+
+def test_a_second_shared_sla_policy_for_a_priority_is_a_400(api):
+    policy = {"name": "Urgent", "priority": "urgent", "first_response_minutes": 30, "resolution_minutes": 240}
+    assert api.post("/api/crm/sla-policies/", policy, format="json").status_code == 201
+    again = api.post("/api/crm/sla-policies/", policy | {"name": "Urgent again"}, format="json")
+    assert again.status_code == 400 and "priority" in again.json()["detail"]
+
+
+def test_comments_of_a_malformed_ticket_id_is_a_404(api):
+    assert api.get("/api/crm/tickets/null,null/comments/").status_code == 404
+
+
+def test_sales_report_of_a_period_without_won_deals(api):
+    r = api.get("/api/reports/sales/", {"start": ""})
+    assert r.status_code == 200, r.content
+    totals = [row for row in r.json()["sections"]["deal_size"]["rows"] if row["month"] == "All"]
+    assert totals and totals[0]["won"] == 0
