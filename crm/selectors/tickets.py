@@ -15,7 +15,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from crm.models import CannedResponse, Team, Ticket, TicketEntry, TicketQueue
+from crm.models import AgentAvailability, CannedResponse, SupportNotification, Team, Ticket, TicketEntry, TicketQueue
 from crm.roles import SALES, SUPPORT
 from crm.selectors.visibility import NOTHING, _role_names, _teams, editable_q, is_admin
 
@@ -92,11 +92,13 @@ def canned_responses_for(user: AbstractBaseUser) -> QuerySet[CannedResponse]:
     return CannedResponse.objects.filter(Q(team__isnull=True) | Q(team_id__in=agent_team_ids(user)))
 
 
-def entries_visible_to(user: AbstractBaseUser, ticket: Ticket) -> QuerySet[TicketEntry]:
-    """The conversation of a ticket the user may see; internal notes only for those who may work it."""
+def entries_visible_to(user: AbstractBaseUser, ticket: Ticket, *, can_edit: bool | None = None
+                       ) -> QuerySet[TicketEntry]:
+    """The conversation of a ticket the user may see; internal notes only for those who may work it
+    (``can_edit``: already known by the caller, saves a query)."""
     entries = TicketEntry.objects.filter(ticket=ticket).select_related("author", "author_contact") \
         .prefetch_related("attachments").order_by("created_at", "id")
-    if not ticket_can_edit(user, ticket):
+    if not (ticket_can_edit(user, ticket) if can_edit is None else can_edit):
         entries = entries.filter(kind=TicketEntry.Kind.PUBLIC)
     return entries
 
@@ -148,6 +150,16 @@ def queue_counts(*, user: AbstractBaseUser, now: datetime | None = None) -> dict
     now = now or timezone.now()
     aggregates = {name: Count("id", filter=_queue_q(name, user, now)) for name in QUEUES}
     return tickets_editable_by(user).filter(status__in=OPEN).aggregate(**aggregates)
+
+
+def agent_is_available(user: AbstractBaseUser) -> bool:
+    return not AgentAvailability.objects.filter(user=user, available=False).exists()
+
+
+def notifications_for(user: AbstractBaseUser, *, limit: int = 5) -> list[SupportNotification]:
+    """The user's unread SLA notices, newest first."""
+    return list(SupportNotification.objects.filter(user=user, read_at__isnull=True).select_related("ticket")
+                .order_by("-created_at", "-id")[:limit])
 
 
 def my_open_ticket_count(user: AbstractBaseUser) -> int:

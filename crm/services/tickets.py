@@ -28,6 +28,7 @@ from crm.models import (
 )
 from crm.services.outbox import outbox_record
 from crm.services.tickets_html import html_sanitize
+from crm.services.tickets_mail import ticket_mail_queue
 from crm.services.tickets_sla import sla_apply, sla_pause, sla_resume
 
 S = Ticket.Status
@@ -175,9 +176,9 @@ def ticket_change_status(*, ticket: Ticket, status: str, actor: AbstractBaseUser
     _history(ticket, TicketHistory.Kind.STATUS, Ticket.Status(old).label, Ticket.Status(status).label, actor, now)
     if status == S.SOLVED:
         ticket_event_record(ticket=ticket, event="Ticket Solved")
-        from crm.services.tickets_csat import csat_request_send
+        from crm.tasks import ticket_csat_request_send
 
-        transaction.on_commit(lambda: csat_request_send(ticket_id=ticket.pk))
+        ticket_mail_queue(ticket_csat_request_send, ticket.pk)
     return ticket
 
 
@@ -286,10 +287,10 @@ def ticket_reply(*, ticket: Ticket, author: AbstractBaseUser, body: str, status:
     if ticket.first_response_at is None:
         ticket.first_response_at = now
         ticket.save(update_fields=["first_response_at", "updated_at"])
-    from crm.services.tickets_mail import reply_mail_send
+    from crm.tasks import ticket_reply_mail_send
 
-    # Registered before the status change, so the reply goes out before a CSAT request that solving sends.
-    transaction.on_commit(lambda: reply_mail_send(entry_id=entry.pk))
+    # Queued before the status change, so the reply goes out before a CSAT request that solving sends.
+    ticket_mail_queue(ticket_reply_mail_send, entry.pk)
     target = status or (S.OPEN if ticket.status == S.NEW else None)
     if target and target != ticket.status:
         ticket_change_status(ticket=ticket, status=target, actor=author, now=now)
@@ -346,3 +347,14 @@ def tickets_bulk_update(*, tickets: Sequence[Ticket], actor: AbstractBaseUser, s
             errors.append(f"#{ticket.number}: " + " ".join(exc.messages))
     return changed, errors
 
+
+
+def agent_set_available(*, user: AbstractBaseUser, available: bool) -> None:
+    """Whether round-robin queues give ``user`` new tickets."""
+    AgentAvailability.objects.update_or_create(user=user, defaults={"available": available})
+
+
+def notifications_mark_read(*, user: AbstractBaseUser) -> int:
+    from crm.models import SupportNotification
+
+    return SupportNotification.objects.filter(user=user, read_at__isnull=True).update(read_at=timezone.now())

@@ -206,6 +206,12 @@ def email_capture_address(user) -> str:
     return f"bcc-{capture.token}@{settings.SUPPORT_MAIL_DOMAIN}"
 
 
+def email_capture_address_of(user) -> str:
+    """The user's BCC address, or "" when they have none yet."""
+    token = EmailCaptureAddress.objects.filter(user=user).values_list("token", flat=True).first()
+    return f"bcc-{token}@{settings.SUPPORT_MAIL_DOMAIN}" if token else ""
+
+
 def _log_for_user(capture: EmailCaptureAddress, message: InboundMessage) -> int:
     """File a copy of a rep's mail on every contact it was sent to (or received from)."""
     addresses = set(message.recipients) | {message.sender}

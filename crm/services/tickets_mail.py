@@ -4,10 +4,33 @@ and that inbound replies are matched by (Message-ID of ours, In-Reply-To / Refer
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from django.conf import settings
 from django.core.mail import EmailMessage
+from django.db import transaction
 
 from crm.models import Ticket, TicketEntry
+
+_suppressed: ContextVar[bool] = ContextVar("ticket_mail_suppressed", default=False)
+
+
+@contextmanager
+def ticket_mail_suppressed() -> Iterator[None]:
+    """Send no customer mail for changes made inside (demo data, bulk loads)."""
+    token = _suppressed.set(True)
+    try:
+        yield
+    finally:
+        _suppressed.reset(token)
+
+
+def ticket_mail_queue(task: Callable, object_id: int) -> None:
+    """Queue a mail task for after the commit (unless suppressed); the worker sends it."""
+    if not _suppressed.get():
+        transaction.on_commit(lambda: task.delay(object_id))
 
 
 def mail_domain() -> str:
@@ -39,6 +62,8 @@ def reply_mail_send(*, entry_id: int) -> bool:
         pk=entry_id)
     ticket = entry.ticket
     if entry.kind != TicketEntry.Kind.PUBLIC or entry.incoming or not (ticket.requester and ticket.requester.email):
+        return False
+    if entry.message_id:  # already sent (a retried task)
         return False
     message_id = outgoing_message_id(entry)
     headers = {"Message-ID": message_id, **thread_headers(ticket, exclude_entry_id=entry.pk)}

@@ -42,7 +42,7 @@ def test_queues_show_counts_and_sort_by_sla(desk, client, django_assert_max_num_
     assert body.count('data-testid="ticket-row"') == 3 and "elsewhere" not in body
     for i in range(20):
         ticket_create(subject=f"more {i}", queue=desk["queue"])
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(14):
         client.get(reverse("support-queue", args=["unassigned"]))
 
 
@@ -168,3 +168,34 @@ def test_navigation_shows_my_open_ticket_count(desk, client):
     client.force_login(desk["alice"])
     body = client.get(reverse("support-queue", args=["mine"])).content.decode()
     assert re.search(r'data-testid="nav-badge">2<', body)
+
+
+def test_queue_export_notices_and_availability(desk, client):
+    from crm.models import SupportNotification
+
+    ticket = ticket_create(subject="=HYPERLINK(evil)", requester=desk["contact"], queue=desk["queue"])
+    ticket_create(subject="foreign", queue=QueueFactory())
+    SupportNotification.objects.create(user=desk["alice"], ticket=ticket, kind="sla_breach",
+                                       text=f"Ticket #{ticket.number} missed its resolution target.")
+    client.force_login(desk["alice"])
+    page = client.get(reverse("support-queue", args=["unassigned"])).content.decode()
+    assert "missed its resolution target" in page
+    csv = b"".join(client.get(reverse("support-queue", args=["unassigned"]), {"export": "csv"})
+                   .streaming_content).decode("utf-8-sig").splitlines()
+    assert csv[0].startswith("number,subject") and len(csv) == 2 and "'=HYPERLINK(evil)" in csv[1]
+    client.post(reverse("support-agent-prefs"), {"notifications_read": "1", "available": "0"})
+    assert "missed its resolution target" not in client.get(reverse("support-queue", args=["mine"])).content.decode()
+    queue = desk["queue"]
+    queue.round_robin = True
+    queue.save()
+    bob = agent(desk["team"], username="bob")
+    assert ticket_create(subject="rr", queue=queue).assignee == bob  # alice paused
+
+
+def test_rep_gets_a_bcc_address(desk, client):
+    rep = UserFactory(username="rep2", role="Sales")
+    client.force_login(rep)
+    assert 'data-testid="get-bcc"' in client.get(reverse("support-index")).content.decode()
+    client.post(reverse("support-email-capture"))
+    page = client.get(reverse("support-index")).content.decode()
+    assert re.search(r'data-testid="bcc-address">bcc-[a-z0-9]+@support\.localhost<', page)

@@ -169,3 +169,22 @@ def test_solve_sends_csat_link_and_rating_is_one_use(desk, django_capture_on_com
     events = list(OutboxEntry.objects.filter(object_id=ticket.pk, object_type="ticket")
                   .values_list("message__event", flat=True))
     assert events == ["Ticket Created", "Ticket Solved", "CSAT Submitted"]
+
+
+def test_changes_and_breaches_appear_on_the_contact_timeline(desk):
+    from crm.extensions import timeline_for
+
+    ticket = ticket_create(subject="Timeline", requester=desk["contact"], queue=desk["queue"], now=MONDAY_10)
+    ticket_assign(ticket=ticket, assignee=desk["agent"], actor=desk["agent"], now=MONDAY_10)
+    ticket_change_priority(ticket=ticket, priority="urgent", actor=desk["agent"], now=MONDAY_10)
+    ticket_change_status(ticket=ticket, status="pending", actor=desk["agent"], now=MONDAY_10)
+    tickets_sla_sweep(now=datetime(2026, 12, 9, 12, 0, tzinfo=BERLIN))
+    titles = [e.title for e in timeline_for(desk["contact"], user=desk["agent"], kinds={"ticket"})]
+    n = ticket.number
+    assert f"Ticket #{n} opened: Timeline" in titles
+    assert f"Ticket #{n} priority Normal → Urgent" in titles
+    assert f"Ticket #{n} status New → Pending" in titles
+    assert any(t.startswith(f"Ticket #{n} assignee") for t in titles)
+    assert f"Ticket #{n}: First response SLA breached" in titles
+    outsider = agent(TeamFactory(), username="zed")
+    assert timeline_for(desk["contact"], user=outsider, kinds={"ticket"}) == []

@@ -74,7 +74,7 @@ def ticket_detail(request, pk: int):
     ticket = _ticket_or_404(request, pk)
     can_edit = ticket_can_edit(request.user, ticket)
     context = {"ticket": ticket, "can_edit": can_edit, "now": timezone.now(),
-               "entries": entries_visible_to(request.user, ticket),
+               "entries": entries_visible_to(request.user, ticket, can_edit=can_edit),
                "history": ticket.history.select_related("actor").order_by("-at", "-id")[:50],
                "panels": _panels(request, ticket)}
     requester = ticket.requester
