@@ -216,6 +216,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "config.openapi.postprocess"],
+    "COMPONENT_SPLIT_REQUEST": True,
     # The schema maps every endpoint and field: only for logged-in users (session or token). README "API".
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "ENUM_NAME_OVERRIDES": {
@@ -274,6 +276,8 @@ CDP_SWEEP_AFTER_SECONDS = env.int("CDP_SWEEP_AFTER_SECONDS", default=120)
 # Identity resolution takes waiting batches of a source together, up to this many events per transaction
 # (SDKs send batches of 20-100 events). Larger transactions overlap more with the other workers'.
 CDP_PROCESS_MAX_EVENTS = env.int("CDP_PROCESS_MAX_EVENTS", default=1000)
+# A processing task keeps taking waiting batches for this long, then queues its continuation.
+CDP_PROCESS_TASK_SECONDS = env.float("CDP_PROCESS_TASK_SECONDS", default=10)
 CDP_PARTITIONS_AHEAD_DAYS = env.int("CDP_PARTITIONS_AHEAD_DAYS", default=7)
 CDP_DEFAULT_RATE_LIMIT_PER_SECOND = env.int("CDP_DEFAULT_RATE_LIMIT_PER_SECOND", default=0)  # 0: no limit
 CDP_SOURCE_CACHE_SECONDS = env.float("CDP_SOURCE_CACHE_SECONDS", default=0)

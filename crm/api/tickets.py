@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.shortcuts import get_object_or_404
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
+from rest_framework.generics import get_object_or_404  # a malformed id is a 404, not a ValueError
 from rest_framework.response import Response
 
 from crm.api.common_sales import service_errors
@@ -107,6 +107,19 @@ class SlaPolicySerializer(serializers.ModelSerializer):
         model = SlaPolicy
         fields = ["id", "name", "priority", "queue", "first_response_minutes", "resolution_minutes",
                   "warn_before_minutes", "calendar"]
+
+    def validate(self, attrs):
+        """One policy per priority and queue, and one shared (no queue) per priority: the model's constraints,
+        which DRF does not check for a condition, answered as a 400 instead of a database error."""
+        current = self.instance
+        priority = attrs.get("priority", getattr(current, "priority", None))
+        queue = attrs["queue"] if "queue" in attrs else getattr(current, "queue", None)
+        clash = SlaPolicy.objects.filter(priority=priority, queue=queue)
+        if current is not None:
+            clash = clash.exclude(pk=current.pk)
+        if clash.exists():
+            raise serializers.ValidationError({"priority": ["There is a policy for this priority and queue already."]})
+        return attrs
 
 
 class CannedResponseSerializer(serializers.ModelSerializer):

@@ -186,6 +186,8 @@ class Ticket(models.Model):
                          condition=Q(status__in=["new", "open", "pending", "on_hold"])),
             models.Index(fields=["team", "resolution_due_at", "id"], name="crm_ticket_unassigned_due",
                          condition=Q(status__in=["new", "open", "pending", "on_hold"], assignee__isnull=True)),
+            models.Index(fields=["resolution_due_at", "id"], name="crm_ticket_open_due",
+                         condition=Q(status__in=["new", "open", "pending", "on_hold"])),
             models.Index(fields=["resolution_due_at"], name="crm_ticket_resolution_due",
                          condition=Q(status__in=["new", "open"], resolution_breached_at__isnull=True)),
             models.Index(fields=["first_response_due_at"], name="crm_ticket_first_due",

@@ -1,8 +1,8 @@
 """Who sees and works which tickets — the one scoping that ticket pages, the API and exports use — and the queues.
 
 - admins (superusers) see and work every ticket;
-- Support agents see and work the tickets of their teams (member or manager) and the untriaged tickets that
-  have no team yet;
+- Support agents see and work the tickets of their teams (member or manager) — every ticket gets a team from
+  its queue (the default queue when none is given); a ticket without a queue is left to admins;
 - Sales reps see, read-only, the tickets whose requester is a contact they may edit (their own or their team's);
 - everyone else sees none.
 """
@@ -34,7 +34,8 @@ def is_agent(user: AbstractBaseUser) -> bool:
 
 
 def _agent_q(user: AbstractBaseUser, prefix: str = "") -> Q:
-    return Q(**{f"{prefix}team_id__in": agent_team_ids(user)}) | Q(**{f"{prefix}team__isnull": True})
+    # One IN list (not "or no team"): the queue pages then read the (team, due) partial indexes in order.
+    return Q(**{f"{prefix}team_id__in": agent_team_ids(user)})
 
 
 def tickets_editable_q(user: AbstractBaseUser, *, prefix: str = "") -> Q | None:

@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from crm.models import Company, Team
 from crm.selectors.assignment import can_create_records, may_assign_owner
 from crm.selectors.companies import companies_editable_by
+from crm.services.contacts import contacts_outbox_refresh
 from crm.services.custom_fields import custom_values_clean
 from crm.services.outbox import outbox_record
 from crm.services.records import assignment_errors, tags_clean
@@ -21,6 +22,8 @@ UPDATABLE_FIELDS = frozenset({
     "name", "domain", "industry", "size", "street", "city", "region", "postal_code", "country", "owner", "team",
     "tags", "custom",
 })
+# Company fields copied into each contact's traits (crm.services.contacts.contact_traits).
+CONTACT_TRAIT_FIELDS = ("name", "domain", "industry")
 _TEXT_FIELDS = ("name", "industry", "street", "city", "region", "postal_code")
 _DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$")
 
@@ -176,6 +179,7 @@ def company_update(*, company: Company, actor: AbstractBaseUser | None, changes:
         raise PermissionDenied("You may not edit this company.")
     company = locked
     old_owner_id, old_team_id = company.owner_id, company.team_id
+    shown_on_contacts = {name: getattr(company, name) for name in CONTACT_TRAIT_FIELDS}
     errors = _apply(company, changes, existing_custom=company.custom)
     for key, messages in assignment_errors(actor, owner=company.owner, team=company.team,
                                            owner_changed=company.owner_id != old_owner_id,
@@ -185,6 +189,8 @@ def company_update(*, company: Company, actor: AbstractBaseUser | None, changes:
         raise ValidationError(errors)
     _save(company, actor)
     _outbox_company(company)
+    if any(getattr(company, name) != before for name, before in shown_on_contacts.items()):
+        contacts_outbox_refresh(contact_ids=company.contacts.values_list("pk", flat=True))
     return company
 
 
@@ -195,8 +201,10 @@ def company_delete(*, company: Company, actor: AbstractBaseUser | None) -> None:
     if not base.filter(pk=company.pk).exists():
         raise PermissionDenied("You may not delete this company.")
     company_id = company.pk
+    contact_ids = list(company.contacts.values_list("pk", flat=True))
     company._history_user = actor
     company.delete()
+    contacts_outbox_refresh(contact_ids=contact_ids)  # their profiles lose the company with it
     outbox_record(object_type="company", object_id=company_id, message={
         "type": "track", "event": "CRM Company Deleted", **company_account_sender(company_id),
         "properties": {"crmCompanyId": company_id, "groupId": f"crm-company-{company_id}"},

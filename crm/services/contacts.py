@@ -304,6 +304,18 @@ def _bulk_finish(actor: AbstractBaseUser | None, ids: list[int]) -> int:
     return len(contacts)
 
 
+def contacts_outbox_refresh(*, contact_ids: Iterable[int], chunk_size: int = 2000) -> int:
+    """Record a fresh identify message for each of ``contact_ids`` (their traits carry their company's name,
+    domain and industry, so a company change must reach its contacts' profiles too). Caller holds the
+    transaction that made the change; a few queries per ``chunk_size`` contacts."""
+    ids = sorted(set(contact_ids))
+    for start in range(0, len(ids), chunk_size):
+        contacts = Contact.objects.filter(pk__in=ids[start:start + chunk_size]).select_related("company")
+        outbox_record_many(object_type="contact",
+                           items=[(c.pk, contact_identify_message(c)) for c in contacts.order_by("id")])
+    return len(ids)
+
+
 def _bulk_target(actor: AbstractBaseUser | None, contact_ids: Iterable[int]):
     base = Contact.objects.all() if actor is None else contacts_editable_by(actor)
     return base.filter(pk__in=list(contact_ids))

@@ -25,7 +25,7 @@ from crm.models import Company, CompanyMerge, Contact, ContactEmail, ContactMerg
 from crm.selectors.companies import companies_editable_by
 from crm.selectors.contacts import contacts_editable_by
 from crm.services.companies import company_account_sender, company_group_message
-from crm.services.contacts import contact_identify_message
+from crm.services.contacts import contact_identify_message, contacts_outbox_refresh
 from crm.services.duplicates import duplicates_forget
 from crm.services.outbox import outbox_record
 from crm.services.records import assignment_check
@@ -281,4 +281,7 @@ def company_merge(*, survivor: Company, other: Company, field_choices: dict[str,
         "properties": {"crmCompanyId": survivor.pk, "mergedCrmCompanyId": other_id,
                        "groupId": f"crm-company-{survivor.pk}", "fieldChoices": choices},
     })
+    # The contacts' traits carry their company: the moved ones name the other company, and the survivor's own
+    # may now show a merged name, domain or industry.
+    contacts_outbox_refresh(contact_ids=survivor.contacts.values_list("pk", flat=True))
     return record

@@ -108,7 +108,8 @@ def ticket_create(*, subject: str, description: str = "", requester: Contact | N
                   custom: dict[str, Any] | None = None, description_html: str = "", message_id: str = "",
                   attachments: Sequence[UploadedFile] = (), now: datetime | None = None) -> Ticket:
     """Open a ticket; its description becomes the first (incoming) conversation entry. SLA targets come from
-    the policy for its priority and queue; a round-robin queue assigns it when no assignee is given."""
+    the policy for its priority and queue (the default queue when none is given); a round-robin queue assigns it
+    when no assignee is given."""
     subject = (subject or "").strip()[:250]
     if not subject:
         raise ValidationError({"subject": ["A ticket needs a subject."]})
@@ -116,6 +117,8 @@ def ticket_create(*, subject: str, description: str = "", requester: Contact | N
         raise ValidationError({"priority": [f"Unknown priority {priority!r}."]})
     _validate_attachments(attachments)
     now = now or timezone.now()
+    if queue is None:
+        queue = TicketQueue.objects.filter(is_default=True).first()
     ticket = Ticket(subject=subject, description=description, priority=priority, channel=channel,
                     requester=requester, company_id=requester.company_id if requester else None, queue=queue,
                     team_id=queue.team_id if queue else None, tags=list(dict.fromkeys(tags)),

@@ -1,5 +1,6 @@
-"""The SLA sweep (beat, every minute): mark breaches and warn before them, set-based — one UPDATE … RETURNING
-per kind, then bulk inserts of history rows and notifications, whatever the number of tickets."""
+"""The SLA sweep (beat, every minute): mark breaches and warn before them, set-based — one statement per kind
+(UPDATE … RETURNING feeding the history and notification inserts in the same statement), whatever the number of
+tickets."""
 
 from __future__ import annotations
 
@@ -8,12 +9,10 @@ from datetime import datetime
 from django.db import connection, transaction
 from django.utils import timezone
 
-from crm.models import SupportNotification, Team, TicketHistory
+_OPEN = ["new", "open", "pending", "on_hold"]
+_RUNNING = ["new", "open"]  # pending/on hold have no resolution due time
 
-_OPEN = ("new", "open", "pending", "on_hold")
-_RUNNING = ("new", "open")  # pending/on hold have no resolution due time
-
-_SQL = {
+_MARK = {
     "first_response": """
         UPDATE crm_ticket SET first_response_breached_at = %(now)s
         WHERE status = ANY(%(open)s) AND first_response_at IS NULL AND first_response_breached_at IS NULL
@@ -31,6 +30,22 @@ _SQL = {
           AND t.resolution_due_at < %(now)s + make_interval(mins => p.warn_before_minutes)
         RETURNING t.id, t.number, t.assignee_id, t.team_id""",
 }
+_FILE = """
+    WITH marked AS ({mark}),
+    history AS (
+        INSERT INTO crm_tickethistory (ticket_id, kind, old_value, new_value, actor_id, at)
+        SELECT id, %(kind)s, '', %(label)s, NULL, %(now)s FROM marked),
+    people AS (
+        SELECT id, number, assignee_id AS user_id FROM marked WHERE assignee_id IS NOT NULL
+        UNION SELECT m.id, m.number, team.manager_id FROM marked m JOIN crm_team team ON team.id = m.team_id
+              WHERE team.manager_id IS NOT NULL
+        UNION SELECT m.id, m.number, member.user_id FROM marked m
+              JOIN crm_team_members member ON member.team_id = m.team_id WHERE m.assignee_id IS NULL),
+    notices AS (
+        INSERT INTO crm_supportnotification (user_id, ticket_id, kind, text, created_at, read_at)
+        SELECT user_id, id, %(kind)s, replace(%(text)s, '{{n}}', number::text), %(now)s, NULL FROM people
+        ON CONFLICT (user_id, ticket_id, kind) DO NOTHING)
+    SELECT count(*) FROM marked"""
 _TEXT = {
     "first_response": ("sla_breach", "First response", "Ticket #{n} missed its first-response target."),
     "resolution": ("sla_breach", "Resolution", "Ticket #{n} missed its resolution target."),
@@ -43,29 +58,15 @@ def tickets_sla_sweep(*, now: datetime | None = None) -> dict[str, int]:
     """Mark first-response and resolution breaches and warn tickets about to breach, once each.
 
     Each marked ticket gets a history row (shown on the ticket and the requester's timeline) and a notification
-    to its assignee and its team's manager — or, when unassigned, to the team's members. Safe to run twice:
-    every UPDATE only takes rows not yet marked. Returns the counts per kind."""
+    to its assignee and its team's manager — or, when unassigned, to the team's members. Safe to run twice or
+    concurrently: every UPDATE only takes rows not yet marked (a concurrent sweep re-checks them after the
+    first commits). Returns the counts per kind."""
     now = now or timezone.now()
     counts: dict[str, int] = {}
-    history: list[TicketHistory] = []
-    notices: list[SupportNotification] = []
-    team_people: dict[int, tuple[int | None, list[int]]] = {}
     with connection.cursor() as cursor:
-        for kind, sql in _SQL.items():
-            cursor.execute(sql, {"now": now, "open": list(_OPEN), "running": list(_RUNNING)})
-            rows = cursor.fetchall()
-            counts[kind] = len(rows)
+        for kind, mark in _MARK.items():
             history_kind, label, text = _TEXT[kind]
-            missing = {team for _id, _n, _a, team in rows if team is not None and team not in team_people}
-            if missing:
-                for team in Team.objects.filter(pk__in=missing).prefetch_related("members"):
-                    team_people[team.pk] = (team.manager_id, [m.pk for m in team.members.all()])
-            for ticket_id, number, assignee_id, team_id in rows:
-                history.append(TicketHistory(ticket_id=ticket_id, kind=history_kind, new_value=label, at=now))
-                manager, members = team_people.get(team_id, (None, []))
-                people = {assignee_id, manager} if assignee_id else {manager, *members}
-                notices += [SupportNotification(user_id=user_id, ticket_id=ticket_id, kind=history_kind,
-                                                text=text.format(n=number)) for user_id in people if user_id]
-    TicketHistory.objects.bulk_create(history, batch_size=5000)
-    SupportNotification.objects.bulk_create(notices, batch_size=5000, ignore_conflicts=True)
+            cursor.execute(_FILE.format(mark=mark), {"now": now, "open": _OPEN, "running": _RUNNING,
+                                                     "kind": history_kind, "label": label, "text": text})
+            counts[kind] = cursor.fetchone()[0]
     return counts

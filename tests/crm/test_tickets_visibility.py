@@ -40,8 +40,8 @@ def world(db):
 MATRIX = {
     # user: (visible, editable)
     "admin": ({"a_rep", "a_other", "b_other", "untriaged"}, {"a_rep", "a_other", "b_other", "untriaged"}),
-    "agent_a": ({"a_rep", "a_other", "untriaged"}, {"a_rep", "a_other", "untriaged"}),
-    "agent_b": ({"b_other", "untriaged"}, {"b_other", "untriaged"}),
+    "agent_a": ({"a_rep", "a_other"}, {"a_rep", "a_other"}),
+    "agent_b": ({"b_other"}, {"b_other"}),
     "rep": ({"a_rep"}, set()),
     "marketing": (set(), set()),
     "nobody": (set(), set()),
@@ -73,7 +73,7 @@ def test_ticket_page_follows_the_matrix(world, client, who):
             assert post.status_code == 302
         else:
             assert post.status_code in (403, 404)
-    assert ticket.entries.filter(kind="note").count() == (1 if "untriaged" in editable else 0)
+    assert tickets["untriaged"].entries.filter(kind="note").count() == (1 if "untriaged" in editable else 0)
 
 
 def test_readers_never_see_internal_notes(world, client):
@@ -87,3 +87,12 @@ def test_readers_never_see_internal_notes(world, client):
     client.force_login(users["agent_a"])
     page = client.get(reverse("support-ticket", args=[tickets["a_rep"].pk])).content.decode()
     assert "secret internal remark" in page
+
+
+def test_a_ticket_without_queue_goes_to_the_default_queue(world):
+    users, _tickets = world
+    default = QueueFactory(team=users["agent_b"].teams.get(), is_default=True)
+    ticket = ticket_create(subject="Where to?")
+    assert (ticket.queue, ticket.team) == (default, default.team)
+    assert tickets_editable_by(users["agent_b"]).filter(pk=ticket.pk).exists()
+    assert not tickets_visible_to(users["agent_a"]).filter(pk=ticket.pk).exists()

@@ -67,12 +67,16 @@ def queue_view(request, name: str):
     tickets = ticket_queue(name, user=request.user, now=now, queue_id=queue_id)
     if request.GET.get("export") == "csv":
         return csv_stream_response(f"tickets-{name}.csv", EXPORT_HEADER, _export_rows(tickets))
-    page = Paginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
+    counts = queue_counts(user=request.user, now=now)
+    paginator = Paginator(tickets, PAGE_SIZE)
+    if queue_id is None:
+        paginator.__dict__["count"] = counts[name]  # already counted with the others: no second COUNT(*)
+    page = paginator.get_page(request.GET.get("page"))
     team_ids = None if request.user.is_superuser else agent_team_ids(request.user)
     agents = agents_for(team_ids) if team_ids is not None else get_user_model().objects.filter(
         is_active=True, teams__isnull=False).distinct().order_by("first_name", "username")
     return render(request, "crm/support/queue.html", {
-        "name": name, "title": QUEUES[name], "queues": QUEUES, "counts": queue_counts(user=request.user, now=now),
+        "name": name, "title": QUEUES[name], "queues": QUEUES, "counts": counts,
         "page": page, "now": now, "agents": agents, "ticket_queues": queues_visible_to(request.user),
         "queue_id": queue_id, "bulk": BulkForm(), "notifications": notifications_for(request.user),
         "available": agent_is_available(request.user),
