@@ -16,6 +16,7 @@ from django.urls import reverse
 
 from cdp.selectors.source_pages import can_manage_sources, can_view_sources
 from crm.selectors.assignment import can_create_records
+from crm.selectors.tickets import my_open_ticket_count
 
 
 def _signed_in(user: AbstractBaseUser) -> bool:
@@ -30,12 +31,13 @@ class NavLink:
     section: str = ""  # what the page's template calls its section (aria-current)
     prefix: str = ""  # the link is current for paths under it (else: for its own page)
     testid: str = ""
+    badge: Callable[[AbstractBaseUser], int] | None = None  # a count shown beside the link (0: none)
 
 
 MAIN = (
     NavLink("Dashboard", "home"),
     NavLink("CRM", "crm-index", prefix="/crm/"),
-    NavLink("Support", "support-index", prefix="/support/"),
+    NavLink("Support", "support-index", prefix="/support/", badge=my_open_ticket_count),
     NavLink("CDP", "cdp:index", can_view_sources, prefix="/cdp/"),
     NavLink("Segments", "segments:index", prefix="/segments/"),
     NavLink("Reports", "reports:home", prefix="/reports/"),
@@ -66,6 +68,7 @@ class ShownLink:
     section: str
     current: bool
     testid: str
+    badge: int = 0
 
 
 def nav_links(links: tuple[NavLink, ...], *, user: AbstractBaseUser, path: str = "",
@@ -76,7 +79,8 @@ def nav_links(links: tuple[NavLink, ...], *, user: AbstractBaseUser, path: str =
         if not link.may_open(user):
             continue
         current = path.startswith(link.prefix) if link.prefix else url_name == link.url_name.split(":")[-1]
-        shown.append(ShownLink(link.label, reverse(link.url_name), link.section, current, link.testid))
+        shown.append(ShownLink(link.label, reverse(link.url_name), link.section, current, link.testid,
+                               link.badge(user) if link.badge else 0))
     return shown
 
 

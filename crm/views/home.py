@@ -17,8 +17,3 @@ def dashboard(request):
 @login_required
 def crm_index(request):
     return render(request, "crm/index.html", {"landing": crm_landing(user=request.user)})
-
-
-@login_required
-def support_index(request):
-    return render(request, "crm/support_index.html")
