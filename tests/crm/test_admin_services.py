@@ -150,3 +150,32 @@ def test_reverting_from_history_is_refused(admin_client, admin_user):
     record = deal.history.latest()
     url = reverse("admin:crm_deal_simple_history", args=[deal.pk, record.history_id])
     assert admin_client.post(url, {"name": "Reverted"}).status_code == 403
+
+
+# --- a company change reaches its contacts' profiles (their traits carry the company) ---------------------------
+
+
+def _contact_traits(contact):
+    return OutboxEntry.objects.filter(object_type="contact", object_id=contact.pk).latest("id").message["traits"]
+
+
+def test_company_rename_delete_and_merge_refresh_their_contacts_traits(admin_user):
+    from crm.services.companies import company_delete, company_update
+    from crm.services.merge import company_merge
+
+    acme = CompanyFactory(name="Acme", domain="acme.example")
+    globex = CompanyFactory(name="Globex", domain="globex.example")
+    ann, bo = ContactFactory(company=acme), ContactFactory(company=globex)
+    OutboxEntry.objects.all().delete()
+
+    company_update(company=acme, actor=admin_user, changes={"industry": "Hardware"})  # shown on contacts
+    assert _contact_traits(ann)["company"]["industry"] == "Hardware"
+    before = OutboxEntry.objects.count()
+    company_update(company=acme, actor=admin_user, changes={"city": "Berlin"})  # not on contacts: company only
+    assert OutboxEntry.objects.count() == before + 1
+
+    company_merge(survivor=acme, other=globex, field_choices={}, actor=admin_user)
+    assert _contact_traits(bo)["company"]["name"] == "Acme"
+
+    company_delete(company=acme, actor=admin_user)
+    assert _contact_traits(ann)["company"] is None and _contact_traits(bo)["company"] is None
