@@ -304,6 +304,8 @@ CELERY_BEAT_SCHEDULE |= {
 CELERY_BEAT_SCHEDULE |= {
     "reports-event-rollups": {"task": "reports.event_rollups_refresh", "schedule": timedelta(minutes=5),
                               "options": {"expires": 290}},
+    "reports-weekly-digests": {"task": "reports.digests_send_weekly", "schedule": crontab(minute=0, hour=7,
+                                                                                          day_of_week=1)},
 }
 # A reminder the mail server refuses (or that cannot be built) is retried on the next runs, this many times in all.
 CRM_REMINDER_MAX_ATTEMPTS = env.int("CRM_REMINDER_MAX_ATTEMPTS", default=5)
