@@ -279,6 +279,8 @@ CDP_SWEEP_AFTER_SECONDS = env.int("CDP_SWEEP_AFTER_SECONDS", default=120)
 # Identity resolution takes waiting batches of a source together, up to this many events per transaction
 # (SDKs send batches of 20-100 events). Larger transactions overlap more with the other workers'.
 CDP_PROCESS_MAX_EVENTS = env.int("CDP_PROCESS_MAX_EVENTS", default=1000)
+# A processing task keeps taking waiting batches for this long, then queues its continuation.
+CDP_PROCESS_TASK_SECONDS = env.float("CDP_PROCESS_TASK_SECONDS", default=10)
 CDP_PARTITIONS_AHEAD_DAYS = env.int("CDP_PARTITIONS_AHEAD_DAYS", default=7)
 CDP_DEFAULT_RATE_LIMIT_PER_SECOND = env.int("CDP_DEFAULT_RATE_LIMIT_PER_SECOND", default=0)  # 0: no limit
 CDP_SOURCE_CACHE_SECONDS = env.float("CDP_SOURCE_CACHE_SECONDS", default=0)
@@ -305,6 +307,8 @@ CELERY_BEAT_SCHEDULE |= {
 CELERY_BEAT_SCHEDULE |= {
     "reports-event-rollups": {"task": "reports.event_rollups_refresh", "schedule": timedelta(minutes=5),
                               "options": {"expires": 290}},
+    "reports-weekly-digests": {"task": "reports.digests_send_weekly", "schedule": crontab(minute=0, hour=7,
+                                                                                          day_of_week=1)},
 }
 # A reminder the mail server refuses (or that cannot be built) is retried on the next runs, this many times in all.
 CRM_REMINDER_MAX_ATTEMPTS = env.int("CRM_REMINDER_MAX_ATTEMPTS", default=5)

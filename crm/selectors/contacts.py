@@ -18,7 +18,7 @@ from django.db.models.lookups import GreaterThan
 from crm.models import Company, Contact, ContactEmail, ContactPhone, CustomFieldDefinition, Deal
 from crm.selectors.custom_fields import custom_filter_q
 from crm.selectors.sorting import page_sorts
-from crm.selectors.visibility import editable_q, scope, visible_q
+from crm.selectors.visibility import owned_selectors
 
 # The sortable fields (the API's ``ordering`` names) and what each sorts by: names case-insensitively, so that
 # sorting by name walks the ``crm_contact_lname`` index (``order_from_fields`` adds the final ``id``).
@@ -36,16 +36,7 @@ CONTACT_SORTS = page_sorts(CONTACT_ORDERING_FIELDS, {
 DEFAULT_CONTACT_SORT = "name"
 
 
-def contacts_visible_to(user: AbstractBaseUser) -> QuerySet[Contact]:
-    return scope(Contact.objects.all(), visible_q(user))
-
-
-def contacts_editable_by(user: AbstractBaseUser) -> QuerySet[Contact]:
-    return scope(Contact.objects.all(), editable_q(user))
-
-
-def contact_is_editable_by(user: AbstractBaseUser, contact: Contact) -> bool:
-    return contacts_editable_by(user).filter(pk=contact.pk).exists()
+contacts_visible_to, contacts_editable_by, contact_is_editable_by = owned_selectors(Contact)
 
 
 def _digits(text: str) -> str:

@@ -11,11 +11,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
 from crm.models import Company, Team
-from crm.selectors.assignment import can_create_records, may_assign_owner, may_assign_team
+from crm.selectors.assignment import can_create_records, may_assign_owner
 from crm.selectors.companies import companies_editable_by
 from crm.services.contacts import contacts_outbox_refresh
 from crm.services.custom_fields import custom_values_clean
 from crm.services.outbox import outbox_record
+from crm.services.records import assignment_errors, tags_clean
 
 UPDATABLE_FIELDS = frozenset({
     "name", "domain", "industry", "size", "street", "city", "region", "postal_code", "country", "owner", "team",
@@ -75,15 +76,6 @@ def _outbox_company(company: Company) -> None:
     outbox_record(object_type="company", object_id=company.pk, message=company_group_message(company))
 
 
-def _tags_clean(tags) -> list[str]:
-    result: list[str] = []
-    for raw in tags:
-        tag = " ".join((raw or "").split()).lower()[:50]
-        if tag and tag not in result:
-            result.append(tag)
-    return result
-
-
 def _domain_taken(domain: str, *, exclude_pk: int | None = None) -> bool:
     return bool(domain) and Company.objects.filter(domain=domain).exclude(pk=exclude_pk).exists()
 
@@ -122,14 +114,11 @@ def company_create(
     if actor is not None and owner is None and not may_assign_owner(actor, None):
         owner = actor
     company = Company(industry=industry.strip(), street=street.strip(), city=city.strip(), region=region.strip(),
-                      postal_code=postal_code.strip(), owner=owner, team=team, tags=_tags_clean(tags))
+                      postal_code=postal_code.strip(), owner=owner, team=team, tags=tags_clean(tags))
     errors = _apply(company, {"name": name, "domain": domain, "size": size, "country": country,
                               "custom": custom or {}}, existing_custom={})
-    if actor is not None:
-        if owner is not None and not may_assign_owner(actor, owner):
-            errors.setdefault("owner", []).append("You may not assign records to this owner.")
-        if not may_assign_team(actor, team):
-            errors.setdefault("team", []).append("You may not assign records to this team.")
+    for key, messages in assignment_errors(actor, owner=owner, team=team, owner_changed=owner is not None).items():
+        errors.setdefault(key, []).extend(messages)
     if errors:
         raise ValidationError(errors)
     _save(company, actor)
@@ -170,7 +159,7 @@ def _apply(company: Company, changes: Mapping[str, Any], *, existing_custom: dic
                 for field_key, messages in exc.message_dict.items():
                     errors[f"custom.{field_key}"] = messages
         elif key == "tags":
-            company.tags = _tags_clean(value or [])
+            company.tags = tags_clean(value or [])
         elif key in ("owner", "team"):
             setattr(company, key, value)
         elif key in _TEXT_FIELDS:
@@ -192,11 +181,10 @@ def company_update(*, company: Company, actor: AbstractBaseUser | None, changes:
     old_owner_id, old_team_id = company.owner_id, company.team_id
     shown_on_contacts = {name: getattr(company, name) for name in CONTACT_TRAIT_FIELDS}
     errors = _apply(company, changes, existing_custom=company.custom)
-    if actor is not None:
-        if company.owner_id != old_owner_id and not may_assign_owner(actor, company.owner):
-            errors.setdefault("owner", []).append("You may not assign records to this owner.")
-        if company.team_id != old_team_id and not may_assign_team(actor, company.team):
-            errors.setdefault("team", []).append("You may not assign records to this team.")
+    for key, messages in assignment_errors(actor, owner=company.owner, team=company.team,
+                                           owner_changed=company.owner_id != old_owner_id,
+                                           team_changed=company.team_id != old_team_id).items():
+        errors.setdefault(key, []).extend(messages)
     if errors:
         raise ValidationError(errors)
     _save(company, actor)

@@ -92,7 +92,7 @@ def ticket_detail(request, pk: int):
         context["reply_form"] = ReplyForm()
         context["controls"] = TicketControlsForm(
             initial={"status": ticket.status, "priority": ticket.priority, "assignee": ticket.assignee_id,
-                     "queue": ticket.queue_id}, agents=agents, queues=queues_visible_to(request.user))
+                     "queue": ticket.queue_id}, agents=agents, queues=list(queues_visible_to(request.user)))
         context["canned"] = [(c, canned_render(response=c, ticket=ticket, agent=request.user))
                              for c in canned_responses_for(request.user).filter(
                                  Q(team__isnull=True) | Q(team_id=ticket.team_id))[:100]]
@@ -131,7 +131,7 @@ def ticket_post_entry(request, pk: int):
 def ticket_update(request, pk: int):
     ticket = _editable_or_403(request, pk)
     agents = agents_for([ticket.team_id]) if ticket.team_id else get_user_model().objects.none()
-    form = TicketControlsForm(request.POST, agents=agents, queues=queues_visible_to(request.user))
+    form = TicketControlsForm(request.POST, agents=agents, queues=list(queues_visible_to(request.user)))
     if not form.is_valid():
         messages.error(request, "Check the ticket settings: " + "; ".join(
             f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
