@@ -11,21 +11,22 @@ from cdp.models import Profile
 from segments.models import Membership, Segment
 from segments.services import refresh
 
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 PRO = {"type": "all", "conditions": [{"type": "trait", "key": "plan", "op": "equals", "value": "pro"}]}
 
 
 @pytest.fixture
 def marketer_client(client, marketing_user):
-    client.force_login(marketing_user)
+    client.force_login(marketing_user, backend=MODEL_BACKEND)
     return client
 
 
 @pytest.mark.django_db
-def test_sales_and_support_cannot_open_the_builder(client, sales_user, support_user):
-    for user in (sales_user, support_user):
-        client.force_login(user)
-        assert client.get(reverse("segments:index")).status_code == 403
-        assert client.post(reverse("segments:preview"), "{}", content_type="application/json").status_code == 403
+@pytest.mark.parametrize("role", ["sales_user", "support_user"])
+def test_sales_and_support_cannot_open_the_builder(client, request, role):
+    client.force_login(request.getfixturevalue(role), backend=MODEL_BACKEND)
+    assert client.get(reverse("segments:index")).status_code == 403
+    assert client.post(reverse("segments:preview"), "{}", content_type="application/json").status_code == 403
 
 
 @pytest.mark.django_db
