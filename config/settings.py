@@ -114,7 +114,10 @@ TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 # from one address lock that pair out for LOGIN_LOCKOUT_MINUTES. Attempts are kept in the database (admin: Axes).
 LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+# And LOGIN_ADDRESS_FAILURE_LIMIT failures from one address over any usernames lock that address out as a whole.
+LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=50)
+AUTHENTICATION_BACKENDS = ["config.login_lockout.AddressLockoutBackend", "axes.backends.AxesStandaloneBackend",
+                           "django.contrib.auth.backends.ModelBackend"]
 AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
 AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
@@ -262,7 +265,11 @@ CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "config.tasks.heartbeat", "schedule": timedelta(seconds=15)},
     "cleanup-sessions": {"task": "config.tasks.clear_expired_sessions", "schedule": crontab(minute=17, hour=3)},
     "cdp-computed-traits": {"task": "cdp.tasks.computed_traits_recompute_all", "schedule": crontab(minute=40, hour=2)},
+    "segments-refresh-due": {"task": "segments.tasks.refresh_due", "schedule": timedelta(minutes=1)},
 }
+
+# --- Segments: time-window segments (e.g. "in the last 7 days") are fully refreshed at least this often.
+SEGMENTS_TIME_SWEEP_MINUTES = env.int("SEGMENTS_TIME_SWEEP_MINUTES", default=15)
 
 # --- CDP collection (cdp/api, cdp/services/ingest.py) --------------------------------------------
 CDP_RETENTION_DAYS = env.int("CDP_RETENTION_DAYS", default=400)

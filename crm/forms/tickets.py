@@ -37,14 +37,18 @@ class TicketControlsForm(forms.Form):
     status = forms.ChoiceField(choices=Ticket.Status.choices)
     priority = forms.ChoiceField(choices=Ticket.Priority.choices)
     assignee = forms.TypedChoiceField(coerce=int, empty_value=None, required=False)
-    queue = forms.ModelChoiceField(queryset=TicketQueue.objects.none())
+    queue = forms.TypedChoiceField(coerce=int)
 
-    def __init__(self, *args, agents=(), queues=None, **kwargs):
+    def __init__(self, *args, agents=(), queues=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["assignee"].choices = [("", "Unassigned"), *[
             (a.pk, a.get_full_name() or a.get_username()) for a in agents]]
-        if queues is not None:
-            self.fields["queue"].queryset = queues
+        # Plain choices from a list: a model choice field would read the queues through a server-side cursor.
+        self.queues = {q.pk: q for q in queues}
+        self.fields["queue"].choices = [(pk, q.name) for pk, q in self.queues.items()]
+
+    def clean_queue(self):
+        return self.queues[self.cleaned_data["queue"]]
 
 
 class BulkForm(forms.Form):
