@@ -267,7 +267,10 @@ CDP_SWEEP_AFTER_SECONDS = env.int("CDP_SWEEP_AFTER_SECONDS", default=120)
 # (SDKs send batches of 20-100 events). Larger transactions overlap more with the other workers'.
 CDP_PROCESS_MAX_EVENTS = env.int("CDP_PROCESS_MAX_EVENTS", default=1000)
 CDP_PARTITIONS_AHEAD_DAYS = env.int("CDP_PARTITIONS_AHEAD_DAYS", default=7)
-CDP_DEFAULT_RATE_LIMIT_PER_SECOND = env.int("CDP_DEFAULT_RATE_LIMIT_PER_SECOND", default=0)  # 0: no limit
+# Collection throttling (0 turns a limit off): events per second per write key (a source's own limit wins), and
+# requests per second per client address (X-Forwarded-For only from TRUSTED_PROXIES).
+CDP_KEY_EVENTS_PER_SECOND = env.int("CDP_KEY_EVENTS_PER_SECOND", default=50_000)
+CDP_ADDRESS_REQUESTS_PER_SECOND = env.int("CDP_ADDRESS_REQUESTS_PER_SECOND", default=1_000)
 CDP_SOURCE_CACHE_SECONDS = env.float("CDP_SOURCE_CACHE_SECONDS", default=0)
 CDP_RETRY_AFTER_SECONDS = env.int("CDP_RETRY_AFTER_SECONDS", default=5)
 # Identifier types accepted from context.externalIds; any other type is ignored (the event is still stored).
