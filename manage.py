@@ -5,6 +5,9 @@ import sys
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    from config import localenv
+
+    localenv.load()  # beside `make run`: its database, Redis and development settings (var/local.env)
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

@@ -19,8 +19,9 @@ from cdp.services.imports import event_import_step
     max_retries=8,
 )
 def batch_process(batch_id: int) -> None:
-    """Process one stored batch (idempotent; the sweep re-queues it if this never runs)."""
-    processing.batch_process(batch_id=batch_id)
+    """Process a stored batch and the batches waiting with it (idempotent; the sweep re-queues what this never
+    reaches)."""
+    processing.batches_process_waiting(batch_id=batch_id)
 
 
 @shared_task(name="cdp.tasks.batches_sweep", ignore_result=True)

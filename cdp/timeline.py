@@ -38,8 +38,26 @@ def contact_profile_panel(contact, *, user) -> dict[str, Any] | None:
     }
 
 
+def ticket_profile_panel(ticket, *, user) -> dict[str, Any] | None:
+    """Beside a ticket: the requester's profile — recent web/app events and traits."""
+    if ticket.requester_id is None:
+        return None
+    profile = Profile.objects.filter(crm_contact_id=ticket.requester_id, merged_into__isnull=True).first()
+    if profile is None:
+        return None
+    return {
+        "title": "Web activity and traits",
+        "template": "cdp/profiles/_ticket_panel.html",
+        "context": {"profile_url": reverse("cdp:profile-detail", args=[profile.pk]),
+                    "events": profile_event_entries(profile.pk, limit=8),
+                    "traits": sorted((profile.traits or {}).items())[:10],
+                    "computed": sorted((profile.computed or {}).items())[:6]},
+    }
+
+
 def register() -> None:
-    from crm.extensions import register_contact_panel, register_timeline_provider
+    from crm.extensions import register_contact_panel, register_ticket_panel, register_timeline_provider
 
     register_timeline_provider(contact_web_events)
     register_contact_panel(contact_profile_panel)
+    register_ticket_panel(ticket_profile_panel)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from rest_framework.views import exception_handler as drf_exception_handler
 
 
@@ -10,7 +12,12 @@ def exception_handler(exc, context):
     if response is None:
         return None
     data = response.data
-    code = getattr(exc, "default_code", "error")
+    if isinstance(exc, Http404):  # Django's own exceptions, which DRF answers as its NotFound / PermissionDenied
+        code = "not_found"
+    elif isinstance(exc, PermissionDenied):
+        code = "permission_denied"
+    else:
+        code = getattr(exc, "default_code", "error")
     if isinstance(data, dict) and "detail" in data and len(data) == 1:
         detail = data["detail"]
     else:

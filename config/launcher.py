@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+from config import localenv
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 STOP_TIMEOUT = 20
 
@@ -54,6 +56,14 @@ def _prepare() -> None:
     connections.close_all()
 
 
+def _share_settings(*, running: bool) -> None:
+    """Write var/local.env for manage.py commands in another terminal (config.localenv): the development
+    settings, and while we run, the URLs of the Postgres and Redis we use."""
+    keys = ["DEBUG", "SECRET_KEY"] + (list(localenv.RUNTIME_KEYS) if running else [])
+    values = {key: os.environ[key] for key in keys if os.environ.get(key)}
+    localenv.write(values, launcher_pid=os.getpid() if running else None)
+
+
 def _stop(children: dict[str, subprocess.Popen]) -> None:
     for proc in children.values():
         if proc.poll() is None:
@@ -72,6 +82,7 @@ def main() -> int:
     os.environ.setdefault("DEBUG", "true")
     port = os.environ.get("PORT", "8000")
     _prepare()
+    _share_settings(running=True)
     stopping = False
 
     def request_stop(signum, frame):  # noqa: ARG001
@@ -98,6 +109,7 @@ def main() -> int:
         time.sleep(0.5)
     print("Stopping web, worker and beat...", flush=True)
     _stop(children)
+    _share_settings(running=False)
     print("Stopped.", flush=True)
     return exit_code
 

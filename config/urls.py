@@ -24,3 +24,5 @@ urlpatterns = [
     path("v1/", include("cdp.api.urls")),
     path("", include("crm.urls")),
 ]
+
+handler404 = "config.views.page_not_found"

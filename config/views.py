@@ -1,6 +1,7 @@
 from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -19,3 +20,13 @@ def healthz(request):
 def status_page(request):
     healthy, report = status.system_status()
     return render(request, "status.html", {"healthy": healthy, "report": report})
+
+
+API_PREFIXES = ("/api/", "/v1/")
+
+
+def page_not_found(request, exception):
+    """404 for a URL no route matches: the API's JSON error shape under /api/ and /v1/, the HTML page elsewhere."""
+    if request.path.startswith(API_PREFIXES):
+        return JsonResponse({"error": "not_found", "detail": "No such endpoint or record."}, status=404)
+    return defaults.page_not_found(request, exception)

@@ -2,6 +2,8 @@
 
 - Timeline providers add entries to the one timeline of a contact, company or deal.
 - Contact side panels add boxes (segments, score, web activity) to the contact page.
+- Ticket side panels add boxes (the requester's recent web events and traits) to the ticket page.
+- Demo seeders add their demo data after the CRM's own (``seed_demo`` / first ``make run``).
 
 Register from the other app's ``AppConfig.ready()``::
 
@@ -33,8 +35,16 @@ TimelineProvider = Callable[..., list[TimelineEntry]]
 # panel(contact, *, user) -> dict(title=..., template=..., context=...) or None to show nothing.
 ContactPanel = Callable[..., dict[str, Any] | None]
 
+# panel(ticket, *, user) -> dict(title=..., template=..., context=...) or None to show nothing.
+TicketPanel = Callable[..., dict[str, Any] | None]
+
+# seeder() -> None; runs after the CRM's demo records exist, must be idempotent.
+DemoSeeder = Callable[[], None]
+
 _timeline_providers: list[TimelineProvider] = []
 _contact_panels: list[ContactPanel] = []
+_ticket_panels: list[TicketPanel] = []
+_demo_seeders: list[DemoSeeder] = []
 
 
 def register_timeline_provider(provider: TimelineProvider) -> None:
@@ -45,6 +55,24 @@ def register_timeline_provider(provider: TimelineProvider) -> None:
 def register_contact_panel(panel: ContactPanel) -> None:
     if panel not in _contact_panels:
         _contact_panels.append(panel)
+
+
+def register_ticket_panel(panel: TicketPanel) -> None:
+    if panel not in _ticket_panels:
+        _ticket_panels.append(panel)
+
+
+def ticket_panels() -> list[TicketPanel]:
+    return list(_ticket_panels)
+
+
+def register_demo_seeder(seeder: DemoSeeder) -> None:
+    if seeder not in _demo_seeders:
+        _demo_seeders.append(seeder)
+
+
+def demo_seeders() -> list[DemoSeeder]:
+    return list(_demo_seeders)
 
 
 def timeline_providers() -> list[TimelineProvider]:

@@ -1,17 +1,21 @@
-"""The reports of the product: each a list of sections built from its selectors. Pages, CSV/Excel exports
-and the JSON API all read reports through ``REPORTS``."""
+"""The reports of the product: each a form (its filters) and a list of sections built from its selectors.
+Pages, CSV/Excel exports and the JSON API all read reports through ``REPORTS``."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django import forms
 from django.contrib.auth.models import AbstractBaseUser
 
 from reports import access
-from reports.filters import ReportFilters
+from reports.filters import ReportFilterForm
+from reports.funnel_form import FunnelForm
 from reports.sections import ChartSpec, Section
-from reports.selectors import sales
+from reports.selectors import attribution, funnel, marketing, sales
+
+SALES_FILTERS = ("start", "end", "pipeline", "owner", "team", "currency")
 
 
 @dataclass(frozen=True)
@@ -19,11 +23,21 @@ class Report:
     slug: str
     title: str
     can_view: Callable[[AbstractBaseUser], bool]
-    build: Callable[[AbstractBaseUser, ReportFilters], list[Section]]
-    filters: tuple[str, ...] = ("start", "end", "pipeline", "owner", "team", "currency")
+    build: Callable[[AbstractBaseUser, forms.Form], list[Section]]
+    filters: tuple[str, ...] = SALES_FILTERS
+    form: type[forms.Form] = ReportFilterForm
+    description: str = ""
+
+    def query(self, form) -> dict[str, str]:
+        """The query string that reproduces ``form`` (valid) for links, exports and the API."""
+        if hasattr(form, "as_query"):
+            return form.as_query()
+        return {k: v for k, v in form.filters().as_query().items()
+                if k in self.filters or (k == "currency" and "currency" in self.filters)}
 
 
-def sales_sections(user: AbstractBaseUser, filters: ReportFilters) -> list[Section]:
+def sales_sections(user: AbstractBaseUser, form: ReportFilterForm) -> list[Section]:
+    filters = form.filters()
     cur = filters.currency
     return [
         Section("pipeline", "Pipeline by stage", sales.pipeline_by_stage(user=user, filters=filters),
@@ -62,6 +76,90 @@ def sales_sections(user: AbstractBaseUser, filters: ReportFilters) -> list[Secti
     ]
 
 
+def marketing_sections(user: AbstractBaseUser, form: ReportFilterForm) -> list[Section]:
+    filters = form.filters()
+    volume = marketing.event_volume(filters=filters)
+    per_source = marketing.events_per_source_per_day(volume, filters)
+    return [
+        Section("events_per_source", "Events per source per day", per_source, labels={"day": "Day"},
+                chart=ChartSpec("line", "day", tuple(c for c in per_source.columns if c != "day"),
+                                x_label="Day", y_label="Events"),
+                note="Events by the day they were received; counted from hourly roll-ups refreshed every "
+                     "5 minutes."),
+        Section("identified", "Share of identified traffic",
+                marketing.identified_share_per_day(volume, filters),
+                labels={"day": "Day", "identified": "With a user id", "identified_share": "Identified share"},
+                chart=ChartSpec("line", "day", ("events", "identified"), x_label="Day", y_label="Events")),
+        Section("new_profiles", "New profiles per day", marketing.new_profiles_per_day(filters=filters),
+                labels={"day": "Day", "profiles": "New profiles"},
+                chart=ChartSpec("bar", "day", ("profiles",), x_label="Day", y_label="Profiles")),
+        Section("top_events", "Top events", marketing.top_events(filters=filters),
+                labels={"event": "Event", "events": "Events", "share": "Share of track events"},
+                chart=ChartSpec("bar", "event", ("events",), horizontal=True, x_label="Event")),
+        Section("top_pages", "Top pages", marketing.top_pages(filters=filters),
+                labels={"path": "Path", "views": "Views", "share": "Share of page views"},
+                chart=ChartSpec("bar", "path", ("views",), horizontal=True, x_label="Path")),
+    ]
+
+
+def funnel_sections(user: AbstractBaseUser, form: FunnelForm) -> list[Section]:
+    query = form.query()
+    df = funnel.funnel(query)
+    chart_frame = df.groupby("step", as_index=False).agg(name=("name", "first"), reached=("reached", "sum"))
+    chart_frame["label"] = chart_frame["step"].astype(str) + ". " + chart_frame["name"]
+    return [
+        Section("funnel", "Funnel", df, labels={
+            "breakdown": f"Breakdown ({query.breakdown})" if query.breakdown else "Breakdown",
+            "step": "Step", "name": "Event", "reached": "Persons", "conversion": "Conversion from step 1",
+            "from_previous": "From previous step", "median_seconds": "Median seconds from previous step"}),
+        Section("funnel_steps", "Persons per step", chart_frame[["label", "reached"]],
+                labels={"label": "Step", "reached": "Persons"},
+                chart=ChartSpec("bar", "label", ("reached",), x_label="Step", y_label="Persons")),
+    ]
+
+
+def _with_channel(df):
+    out = df.copy()
+    out.insert(0, "channel", out["utm_source"] + " / " + out["utm_medium"] + " / " + out["utm_campaign"])
+    return out
+
+
+def attribution_sections(user: AbstractBaseUser, form: ReportFilterForm) -> list[Section]:
+    filters = form.filters()
+    cur = filters.currency
+    revenue = attribution.revenue_by_touch(user=user, filters=filters)
+    labels = {"channel": "Campaign (source / medium / name)", "utm_source": "utm_source",
+              "utm_medium": "utm_medium", "utm_campaign": "utm_campaign", "referrer": "Referrer",
+              "month": "Month", "deals": "Deals won", "revenue": f"Revenue ({cur})"}
+    sections = []
+    for model, title in (("first", "First-touch revenue"), ("last", "Last-touch revenue")):
+        sections.append(Section(
+            f"{model}_touch", title, _with_channel(attribution.touch_revenue(revenue, model)), labels=labels,
+            chart=ChartSpec("bar", "channel", ("revenue",), stacked=True, x_label="Campaign", y_label=cur),
+            note=f"Won deals of the period by close month; each deal's amount goes to the campaign of its "
+                 f"contacts' {model} web touch before the deal was created."))
+    sections.append(Section(
+        "leads", "Leads and customers per campaign",
+        _with_channel(attribution.leads_and_customers(user=user, filters=filters)),
+        labels={**labels, "leads": "Leads", "customers": "Customers", "conversion": "Lead to customer"},
+        chart=ChartSpec("bar", "channel", ("leads", "customers"), x_label="Campaign", y_label="Contacts"),
+        note="Contacts created in the period, by their first web touch; customers are on a won deal."))
+    return sections
+
+
 REPORTS: dict[str, Report] = {
-    "sales": Report("sales", "Sales", access.can_view_sales, sales_sections),
+    "sales": Report("sales", "Sales", access.can_view_sales, sales_sections,
+                    description="Pipeline, won and lost, deal size, stage conversion, activity, leaderboard, "
+                                "forecast."),
+    "marketing": Report("marketing", "Marketing", access.can_view_marketing, marketing_sections,
+                        filters=("start", "end"),
+                        description="Event volume per source, identified traffic, new profiles, top events "
+                                    "and pages."),
+    "attribution": Report("attribution", "Attribution", access.can_view_attribution, attribution_sections,
+                          description="Won revenue by first- and last-touch campaign; leads and customers per "
+                                      "campaign."),
+    "funnel": Report("funnel", "Funnel", access.can_view_marketing, funnel_sections, form=FunnelForm,
+                     filters=("start", "end", "step_1", "step_2", "step_3", "step_4", "step_5", "window",
+                              "window_unit", "breakdown"),
+                     description="Conversion through 2 to 5 ordered events within a window."),
 }

@@ -12,9 +12,8 @@ import re
 
 import pandas as pd
 
+from config.csv_export import FORMULA_TRIGGERS as _FORMULA_START  # the product's one rule for formula cells
 from reports.sections import Section
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def neutralise(value):

@@ -65,7 +65,7 @@ class ReportFilterForm(forms.Form):
     currency = forms.CharField(required=False, max_length=3, validators=[currency_validator])
 
     def __init__(self, data=None, **kwargs):
-        super().__init__(data if data is not None else {}, **kwargs)
+        super().__init__(data, **kwargs)
         self.fields["owner"].label_from_instance = lambda u: u.get_full_name() or u.get_username()
 
     def clean(self):

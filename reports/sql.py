@@ -65,7 +65,7 @@ def visible_activities(user: AbstractBaseUser, filters: ReportFilters) -> tuple[
     return compiled(qs.order_by().values("id", "kind", "owner_id", "occurred_at", "deal_id"))
 
 
-_PLACEHOLDER = re.compile(r"\{sub(\d)\}|(?<!:):([a-z_]+)\b")
+_PLACEHOLDER = re.compile(r"\{sub(\d)\}|(?<!:):([a-z_][a-z0-9_]*)\b")
 
 
 def bind(sql: str, subqueries: Sequence[tuple[str, list]], named: dict) -> tuple[str, list]:

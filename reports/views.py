@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.http import urlencode
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
 
-from crm.models import Team
 from reports.catalog import REPORTS, Report
+from reports.dashboards import dashboard_panels
 from reports.exports import section_csv, sections_xlsx
 from reports.filters import ReportFilterForm
+from reports.models import DigestSubscription
 from reports.presenters import present
+from reports.services import digests
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -28,21 +33,47 @@ def _report(user, slug: str) -> Report:
 
 @login_required
 def reports_home(request):
+    """The dashboard of the user's roles: a few numbers, each linking to its full report."""
     reports = [r for r in REPORTS.values() if r.can_view(request.user)]
-    return render(request, "reports/home.html", {"reports": reports})
+    return render(request, "reports/home.html", {
+        "reports": reports, "panels": dashboard_panels(request.user),
+        "subscribed": DigestSubscription.objects.filter(user=request.user).exists()})
+
+
+@login_required
+@require_POST
+def digest_toggle(request):
+    if request.POST.get("subscribe") == "1":
+        digests.digest_subscribe(user=request.user)
+        messages.success(request, "You will receive this dashboard by e-mail every Monday.")
+    else:
+        digests.digest_unsubscribe(user=request.user)
+        messages.success(request, "You will no longer receive the weekly e-mail.")
+    return redirect("reports:home")
+
+
+@csrf_exempt  # the signed token is the credential; mail clients post one-click unsubscribes without a session
+def digest_unsubscribe(request, token: str):
+    user = digests.user_from_unsubscribe_token(token)
+    if user is None:
+        return render(request, "reports/unsubscribe.html", {"invalid": True}, status=404)
+    done = False
+    if request.method == "POST":
+        digests.digest_unsubscribe(user=user)
+        done = True
+    return render(request, "reports/unsubscribe.html", {"done": done, "token": token})
 
 
 @login_required
 def report_page(request, slug: str):
     report = _report(request.user, slug)
-    form = ReportFilterForm(request.GET)
+    # A report with required inputs (the funnel's steps) opens on an empty form, not on errors.
+    form = report.form(request.GET if (request.GET or report.form is ReportFilterForm) else None)
     context = {"report": report, "form": form, "sections": [], "query": ""}
-    if form.is_valid():
-        filters = form.filters()
-        context["sections"] = present(report.build(request.user, filters))
-        context["query"] = urlencode(filters.as_query())
-        context["filters"] = filters
-    context["teams"] = Team.objects.order_by("name")
+    if form.is_bound and form.is_valid():
+        context["sections"] = present(report.build(request.user, form))
+        context["query"] = urlencode(report.query(form))
+        context["filters"] = form.filters()
     return render(request, "reports/report.html", context)
 
 
@@ -55,12 +86,12 @@ def _download(content, *, content_type: str, filename: str) -> HttpResponse:
 @login_required
 def report_export(request, slug: str, fmt: str):
     report = _report(request.user, slug)
-    form = ReportFilterForm(request.GET)
+    form = report.form(request.GET)
     if not form.is_valid():
         return HttpResponseBadRequest("Invalid filters: " + "; ".join(
             f"{k}: {' '.join(v)}" for k, v in form.errors.items()), content_type="text/plain")
     filters = form.filters()
-    sections = report.build(request.user, filters)
+    sections = report.build(request.user, form)
     stem = f"{report.slug}-{filters.start:%Y%m%d}-{filters.end:%Y%m%d}"
     if fmt == "xlsx":
         return _download(sections_xlsx(sections), content_type=XLSX, filename=f"{stem}.xlsx")

@@ -26,6 +26,7 @@ from cdp.services.identity_rules import (
     alias_pair,
     alias_resolve,
     identity_rules_load,
+    is_account_message,
     message_identifiers,
 )
 from cdp.services.traits import group_traits, message_traits, traits_apply, traits_merge
@@ -87,6 +88,37 @@ class BatchOutcome:
     deferred: list[EventRow] = field(default_factory=list)  # left for a blocking pass (non-blocking mode)
 
 
+@dataclass
+class _Pass:
+    """What one resolution pass knows, filled in phase by phase (each phase below reads and extends it).
+
+    Profile keys from the graph are real ids for existing profiles and negative temporary ids for new ones;
+    ``rid`` maps a key to its real id once allocated, ``final`` to the real id of its surviving profile."""
+
+    events: list[EventRow]
+    defns: list
+    owners: dict[Ident, tuple[int, int]]  # (type, value) → (identifier id, profile id), read under the locks
+    profiles: dict[int, ProfileRow]  # the locked profiles, then the new ones
+    all_ids: list[Ident] = field(default_factory=list)
+    graph: BatchGraph | None = None
+    resolved: list[int | None] = field(default_factory=list)  # each event's profile key (None: no identifier)
+    temp: list[int] = field(default_factory=list)  # the new profiles' temporary keys
+    real: dict[int, int] = field(default_factory=dict)  # temporary key → allocated id
+    merged_map: dict[int, int] = field(default_factory=dict)  # merged profile id → survivor id
+    existing_merged: dict[int, int] = field(default_factory=dict)  # the same, for profiles that existed before
+    event_profile: list[tuple[EventRow, int]] = field(default_factory=list)
+    group_updates: dict[str, list[tuple[str, dict]]] = field(default_factory=dict)
+    group_of_profile: dict[int, tuple[str, str]] = field(default_factory=dict)
+    survivors: set[int] = field(default_factory=set)  # changed surviving profiles to write
+    now: datetime | None = None
+
+    def rid(self, key: int) -> int:
+        return self.real.get(key, key)
+
+    def final(self, key: int) -> int:
+        return self.rid(self.graph.find(key))
+
+
 def identity_process_events(*, events: list[EventRow], rules: IdentityRules | None = None,
                             defns: list | None = None, wait: bool = True) -> BatchOutcome:
     """Resolve ``events`` (one batch) and write profiles, identifiers, merges, traits, computed traits and the
@@ -101,10 +133,45 @@ def identity_process_events(*, events: list[EventRow], rules: IdentityRules | No
     outcome = BatchOutcome(events=len(events))
     if not events:
         return outcome
+    _messages_read(events, rules)  # everything that depends on the message alone, before any lock is taken
+
+    with hot_cursor() as cur:
+        acquired = acquire_all(cur, events) if wait else acquire_free(cur, events)
+        outcome.deferred = acquired.deferred
+        outcome.events = len(acquired.events)
+        if not acquired.events:
+            return outcome
+        state = _Pass(events=acquired.events, defns=defns, owners=acquired.owners, profiles=acquired.profiles)
+        _graph_resolve(cur, state, rules)
+        _profiles_allocate(cur, state)
+        _merged_fold(state)
+        _events_apply(state)
+        _computed_values(state)
+        _accounts_link(cur, state)
+        _profiles_write(cur, state)
+        _merges_write(cur, state)
+        _identifiers_write(cur, state)
+        _crm_links(cur, state)
+        _event_links_write(cur, state)
+    _audit_write(state)
+
+    graph = state.graph
+    outcome.profiles_created = len(state.temp)
+    outcome.new_profiles = sorted(state.real[k] for k in state.temp if graph.find(k) == k)
+    outcome.merges = len(graph.merges)
+    outcome.refusals = len(graph.refusals)
+    outcome.touched_profiles = sorted({pid for _, pid in state.event_profile} | state.survivors)
+    return outcome
+
+
+def _messages_read(events: list[EventRow], rules: IdentityRules) -> None:
+    """Sort ``events`` by event time and read each one's identifiers and traits (plus the CRM contact of its
+    email when the rules link by email)."""
     events.sort(key=lambda e: (e.time_key, e.id))
-    # Everything that depends on the message alone is done before any lock is taken.
     for e in events:
-        e.ids = message_identifiers(e.payload, rules=rules, source_kind=e.source_kind)
+        # An account's own message (a CRM company) names no person: it updates the account alone.
+        e.ids = [] if is_account_message(e.payload) else message_identifiers(e.payload, rules=rules,
+                                                                               source_kind=e.source_kind)
         e.traits = message_traits(e.type, e.payload)
     if rules.link_crm_by_email:
         by_email = _crm_contacts_by_email({v for e in events for t, v in e.ids if t == "email"})
@@ -113,240 +180,260 @@ def identity_process_events(*, events: list[EventRow], rules: IdentityRules | No
             if extra and not any(t == "crm_contact_id" for t, _ in e.ids):
                 e.ids = sorted(set(e.ids) | {extra[0]}, key=lambda i: (rules.rank(i[0]), i[0], i[1]))
 
-    with hot_cursor() as cur:
-        acquired = acquire_all(cur, events) if wait else acquire_free(cur, events)
-        events, owners, profiles = acquired.events, acquired.owners, acquired.profiles
-        outcome.deferred = acquired.deferred
-        outcome.events = len(events)
-        if not events:
-            return outcome
-        all_ids = sorted({i for e in events for i in e.ids})
-        if _aliases_resolve(events, owners):
-            all_ids = sorted({i for e in events for i in e.ids})
-            owners = {i: o for i, o in owners.items() if i in set(all_ids)}
-        counts = type_counts(cur, set(profiles))
-        graph = BatchGraph(rules=rules, owners={i: pid for i, (_, pid) in owners.items()}, counts=counts)
 
-        resolved: list[int | None] = []
-        for e in events:
-            # The CRM's merge of two contacts states identity explicitly: no limit refuses it. An alias does so
-            # only for its userId/previousId pair; its other identifiers obey the limits.
-            explicit = is_crm_merge(source_kind=e.source_kind, message=e.payload)
-            pair = alias_pair(e.payload, e.ids) if e.type == "alias" and not explicit else None
-            resolved.append(graph.resolve(e.ids, event_id=e.id, message_id=e.message_id, explicit=explicit,
-                                          explicit_ids=pair))
+def _graph_resolve(cur, state: _Pass, rules: IdentityRules) -> None:
+    """Narrow aliases to the identifiers that exist, then resolve every event to a profile key in the graph."""
+    events, owners = state.events, state.owners
+    state.all_ids = sorted({i for e in events for i in e.ids})
+    if _aliases_resolve(events, owners):
+        state.all_ids = sorted({i for e in events for i in e.ids})
+        wanted = set(state.all_ids)
+        state.owners = owners = {i: o for i, o in owners.items() if i in wanted}
+    counts = type_counts(cur, set(state.profiles))
+    state.graph = graph = BatchGraph(rules=rules, owners={i: pid for i, (_, pid) in owners.items()}, counts=counts)
+    for e in events:
+        # The CRM's merge of two contacts states identity explicitly: no limit refuses it. An alias does so
+        # only for its userId/previousId pair; its other identifiers obey the limits.
+        explicit = is_crm_merge(source_kind=e.source_kind, message=e.payload)
+        pair = alias_pair(e.payload, e.ids) if e.type == "alias" and not explicit else None
+        state.resolved.append(graph.resolve(e.ids, event_id=e.id, message_id=e.message_id, explicit=explicit,
+                                            explicit_ids=pair))
 
-        # --- allocate real ids for the new profiles ----------------------------------------------------
-        temp = graph.new_profiles()
-        real: dict[int, int] = {}
-        if temp:
-            # The sequence is looked up once (an uncorrelated subquery), not for every value.
-            cur.execute("SELECT nextval((SELECT pg_get_serial_sequence('cdp_profile', 'id')::regclass)) "
-                        "FROM generate_series(1, %s)", [len(temp)])
-            for key, (pid,) in zip(temp, cur.fetchall(), strict=True):
-                real[key] = pid
-        for key in temp:
-            profiles[real[key]] = ProfileRow(real[key], {}, {}, {}, {}, None, dirty=True)
 
-        def rid(key: int) -> int:
-            return real.get(key, key)
+def _profiles_allocate(cur, state: _Pass) -> None:
+    """Allocate real ids for the new profiles and start an empty row for each."""
+    state.temp = temp = state.graph.new_profiles()
+    if temp:
+        # The sequence is looked up once (an uncorrelated subquery), not for every value.
+        cur.execute("SELECT nextval((SELECT pg_get_serial_sequence('cdp_profile', 'id')::regclass)) "
+                    "FROM generate_series(1, %s)", [len(temp)])
+        for key, (pid,) in zip(temp, cur.fetchall(), strict=True):
+            state.real[key] = pid
+    for key in temp:
+        state.profiles[state.real[key]] = ProfileRow(state.real[key], {}, {}, {}, {}, None, dirty=True)
 
-        def final(key: int) -> int:
-            return rid(graph.find(key))
 
-        # --- traits and computed traits, in event time order -------------------------------------------
-        # Merges happen in message order, so fold each merged profile's traits/state into its survivor first.
-        merged_map = {rid(m.merged): final(m.merged) for m in graph.merges}
-        for merged_pid in sorted(merged_map, key=lambda p: (p < 0, p)):
-            survivor = profiles[merged_map[merged_pid]]
-            loser = profiles[merged_pid]
-            traits_merge(survivor.traits, survivor.trait_times, loser.traits, loser.trait_times)
-            survivor.computed_state = ct.state_merge(survivor.computed_state, loser.computed_state)
-            if survivor.account_id is None and loser.account_id is not None:
-                survivor.account_id = loser.account_id
-            survivor.dirty = True
+def _merged_fold(state: _Pass) -> None:
+    """Fold each merged profile's traits, computed state and account into its survivor (merges happen in message
+    order, so this comes before the events' own traits)."""
+    profiles = state.profiles
+    state.merged_map = {state.rid(m.merged): state.final(m.merged) for m in state.graph.merges}
+    for merged_pid in sorted(state.merged_map, key=lambda p: (p < 0, p)):
+        survivor = profiles[state.merged_map[merged_pid]]
+        loser = profiles[merged_pid]
+        traits_merge(survivor.traits, survivor.trait_times, loser.traits, loser.trait_times)
+        survivor.computed_state = ct.state_merge(survivor.computed_state, loser.computed_state)
+        if survivor.account_id is None and loser.account_id is not None:
+            survivor.account_id = loser.account_id
+        survivor.dirty = True
 
-        group_updates: dict[str, list[tuple[str, dict]]] = {}
-        group_of_profile: dict[int, tuple[str, str]] = {}
-        event_profile: list[tuple[EventRow, int]] = []
-        for e, key in zip(events, resolved, strict=True):
-            if key is None:
-                continue
-            pid = final(key)
-            row = profiles[pid]
-            at = e.time_key
-            event_profile.append((e, pid))
-            if e.traits and traits_apply(row.traits, row.trait_times, e.traits, at):
-                row.dirty = True
-            if e.type == "group":
-                gid = str(e.payload.get("groupId") or "").strip()
-                if gid:
-                    group_updates.setdefault(gid, []).append((at, group_traits(e.payload)))
-                    if group_of_profile.get(pid, ("",))[0] <= at:
-                        group_of_profile[pid] = (at, gid)
-            if e.profile_id is None and defns:
-                for d in defns:
-                    state = row.computed_state.setdefault(d.key, {})
-                    if ct.state_add(d, state, e.type, e.payload, e.at):
-                        row.dirty = True
 
-        now = timezone.now()
-        survivors = {pid for pid, row in profiles.items() if row.dirty and pid not in merged_map}
-        if defns:
-            for pid in survivors:
-                row = profiles[pid]
-                for d in defns:
-                    if d.key in row.computed_state:
-                        ct.state_prune(d, row.computed_state[d.key], now=now)
-                row.computed = {**row.computed, **ct.values_for(defns, row.computed_state, now=now)}
-
-        # --- accounts (group calls) --------------------------------------------------------------------
-        account_ids: dict[str, int] = {}
-        if group_updates:
-            account_ids = _accounts_upsert(cur, group_updates)
-            for pid, (_, gid) in group_of_profile.items():
-                row = profiles[pid]
-                if row.account_id != account_ids[gid]:
-                    row.account_id = account_ids[gid]
+def _events_apply(state: _Pass) -> None:
+    """Apply each event, in event time order, to its final profile: traits, group membership, computed state
+    (only for events that had no profile yet, so a replay counts nothing twice)."""
+    defns = state.defns
+    for e, key in zip(state.events, state.resolved, strict=True):
+        at = e.time_key
+        gid = str(e.payload.get("groupId") or "").strip() if e.type == "group" else ""
+        if gid:  # an account's own group call has no person (key None) but still sets its traits
+            state.group_updates.setdefault(gid, []).append((at, group_traits(e.payload)))
+        if key is None:
+            continue
+        pid = state.final(key)
+        row = state.profiles[pid]
+        state.event_profile.append((e, pid))
+        if e.traits and traits_apply(row.traits, row.trait_times, e.traits, at):
+            row.dirty = True
+        if gid and state.group_of_profile.get(pid, ("",))[0] <= at:
+            state.group_of_profile[pid] = (at, gid)
+        if e.profile_id is None and defns:
+            for d in defns:
+                s = row.computed_state.setdefault(d.key, {})
+                if ct.state_add(d, s, e.type, e.payload, e.at):
                     row.dirty = True
-                    survivors.add(pid)
 
-        # --- write profiles ----------------------------------------------------------------------------
-        new_rows = [
-            {"id": real[k], "merged_into_id": final(k) if graph.find(k) != k else None,
-             "traits": profiles[real[k]].traits, "trait_times": profiles[real[k]].trait_times,
-             "computed": profiles[real[k]].computed, "computed_state": profiles[real[k]].computed_state,
-             "account_id": profiles[real[k]].account_id}
-            for k in temp
-        ]
-        if new_rows:
-            cur.execute(
-                """
-                INSERT INTO cdp_profile (id, created_at, updated_at, merged_into_id, traits, trait_times, computed,
-                                         computed_state, account_id)
-                SELECT v.id, %s, %s, v.merged_into_id, v.traits, v.trait_times, v.computed, v.computed_state,
-                       v.account_id
-                  FROM jsonb_to_recordset(%s::jsonb) AS v(id bigint, merged_into_id bigint, traits jsonb,
-                       trait_times jsonb, computed jsonb, computed_state jsonb, account_id bigint)
-                """,
-                [now, now, to_json(new_rows)],
-            )
-        new_ids = set(real.values())
-        upd = [
-            {"id": pid, "traits": profiles[pid].traits, "trait_times": profiles[pid].trait_times,
-             "computed": profiles[pid].computed, "computed_state": profiles[pid].computed_state,
-             "account_id": profiles[pid].account_id}
-            for pid in sorted(survivors - new_ids)
-        ]
-        if upd:
-            cur.execute(
-                """
-                UPDATE cdp_profile p
-                   SET traits = v.traits, trait_times = v.trait_times, computed = v.computed,
-                       computed_state = v.computed_state, account_id = v.account_id, updated_at = %s
-                  FROM jsonb_to_recordset(%s::jsonb) AS v(id bigint, traits jsonb, trait_times jsonb,
-                       computed jsonb, computed_state jsonb, account_id bigint)
-                 WHERE p.id = v.id
-                """,
-                [now, to_json(upd)],
-            )
-        existing_merged = {m: s for m, s in merged_map.items() if m not in new_ids}
-        if existing_merged:
-            # ``col = ANY(merged)`` next to the join condition gives Postgres an index condition even when its
-            # statistics are stale (e.g. analysed while profile_id was still empty), instead of a filtered scan
-            # of the whole index.
-            merged_arr = ints(sorted(existing_merged))
-            pairs = [merged_arr, ints(existing_merged[m] for m in sorted(existing_merged))]
-            cur.execute(
-                """
-                UPDATE cdp_profile p SET merged_into_id = m.s, updated_at = %s
-                  FROM unnest(%s::bigint[], %s::bigint[]) AS m(m, s)
-                 WHERE p.id = m.m AND p.id = ANY(%s::bigint[])
-                """,
-                [now, *pairs, merged_arr],
-            )
-            cur.execute(
-                """
-                UPDATE cdp_profile p SET merged_into_id = m.s
-                  FROM unnest(%s::bigint[], %s::bigint[]) AS m(m, s)
-                 WHERE p.merged_into_id = m.m AND p.merged_into_id = ANY(%s::bigint[])
-                """,
-                [*pairs, merged_arr],
-            )
-            # Every identifier and event of a merged profile goes to its survivor.
-            cur.execute(
-                """
-                UPDATE cdp_identifier i SET profile_id = m.s
-                  FROM unnest(%s::bigint[], %s::bigint[]) AS m(m, s)
-                 WHERE i.profile_id = m.m AND i.profile_id = ANY(%s::bigint[])
-                """,
-                [*pairs, merged_arr],
-            )
-            cur.execute(
-                """
-                UPDATE cdp_eventprofile e SET profile_id = m.s
-                  FROM unnest(%s::bigint[], %s::bigint[]) AS m(m, s)
-                 WHERE e.profile_id = m.m AND e.profile_id = ANY(%s::bigint[])
-                """,
-                [*pairs, merged_arr],
-            )
 
-        # --- identifiers -------------------------------------------------------------------------------
-        finals = graph.final_owners()
-        moved = [(owners[i][0], rid(k)) for i, k in finals.items()
-                 if i in owners and rid(k) != owners[i][1] and rid(k) != existing_merged.get(owners[i][1])]
-        if moved:
-            cur.execute(
-                """
-                UPDATE cdp_identifier i SET profile_id = m.p
-                  FROM unnest(%s::bigint[], %s::bigint[]) AS m(id, p) WHERE i.id = m.id
-                """,
-                [ints(a for a, _ in moved), ints(b for _, b in moved)],
-            )
-        # New identifiers cannot exist: every writer of identifiers holds their advisory locks, which this batch
-        # holds (a plain INSERT, so a broken invariant fails the batch loudly rather than losing an identifier).
-        created = [(t, v, rid(k)) for (t, v), k in finals.items() if (t, v) not in owners]
-        if created:
-            cur.execute(
-                """
-                INSERT INTO cdp_identifier (type, value, profile_id, created_at)
-                SELECT t, v, p, %s FROM jsonb_to_recordset(%s::jsonb) AS q(t text, v text, p bigint)
-                """,
-                [now, to_json([{"t": t, "v": v, "p": p} for t, v, p in created])],
-            )
+def _computed_values(state: _Pass) -> None:
+    """Pick the changed surviving profiles and refresh their computed trait values."""
+    state.now = now = timezone.now()
+    state.survivors = {pid for pid, row in state.profiles.items() if row.dirty and pid not in state.merged_map}
+    defns = state.defns
+    if not defns:
+        return
+    for pid in state.survivors:
+        row = state.profiles[pid]
+        for d in defns:
+            if d.key in row.computed_state:
+                ct.state_prune(d, row.computed_state[d.key], now=now)
+        row.computed = {**row.computed, **ct.values_for(defns, row.computed_state, now=now)}
 
-        # --- CRM contact link follows the crm_contact_id identifier ------------------------------------
-        touched = sorted(set(profiles))
-        if any(t == "crm_contact_id" for t, _ in all_ids) or any(
-                profiles[m].crm_contact_id for m in existing_merged):
-            crm_links_follow(cur, touched)
 
-        # --- events ------------------------------------------------------------------------------------
-        # Events without a profile get their link (the batch lock keeps other workers off these events). A
-        # deferred event that another worker's claim resolved between our two passes already has one: it is
-        # only moved if its person changed since.
-        linked = [(e, pid) for e, pid in event_profile if e.profile_id is None]
-        if linked:
-            received = {at: at.isoformat() for at in {e.received_at for e, _ in linked}}
-            cur.execute(
-                """
-                INSERT INTO cdp_eventprofile (event_id, received_at, profile_id, "timestamp")
-                SELECT * FROM unnest(%s::bigint[], %s::timestamptz[], %s::bigint[], %s::timestamptz[])
-                """,
-                [ints(e.id for e, _ in linked), "{" + ",".join(received[e.received_at] for e, _ in linked) + "}",
-                 ints(p for _, p in linked), "{" + ",".join(e.time_key for e, _ in linked) + "}"],
-            )
-        moved_events = [(e, pid) for e, pid in event_profile if e.profile_id is not None and e.profile_id != pid]
-        if moved_events:
-            cur.execute(
-                """
-                UPDATE cdp_eventprofile l SET profile_id = m.p
-                  FROM unnest(%s::bigint[], %s::bigint[]) AS m(id, p) WHERE l.event_id = m.id
-                """,
-                [ints(e.id for e, _ in moved_events), ints(p for _, p in moved_events)],
-            )
+def _accounts_link(cur, state: _Pass) -> None:
+    """Upsert the accounts of group calls and point each profile at its latest group's account."""
+    if not state.group_updates:
+        return
+    account_ids = _accounts_upsert(cur, state.group_updates)
+    for pid, (_, gid) in state.group_of_profile.items():
+        row = state.profiles[pid]
+        if row.account_id != account_ids[gid]:
+            row.account_id = account_ids[gid]
+            row.dirty = True
+            state.survivors.add(pid)
 
-    # --- audit ----------------------------------------------------------------------------------------
+
+def _profiles_write(cur, state: _Pass) -> None:
+    """Insert the new profiles (merged ones already pointing at their survivor) and update the changed ones."""
+    profiles, real, now = state.profiles, state.real, state.now
+    new_rows = [
+        {"id": real[k], "merged_into_id": state.final(k) if state.graph.find(k) != k else None,
+         "traits": profiles[real[k]].traits, "trait_times": profiles[real[k]].trait_times,
+         "computed": profiles[real[k]].computed, "computed_state": profiles[real[k]].computed_state,
+         "account_id": profiles[real[k]].account_id}
+        for k in state.temp
+    ]
+    if new_rows:
+        cur.execute(
+            """
+            INSERT INTO cdp_profile (id, created_at, updated_at, merged_into_id, traits, trait_times, computed,
+                                     computed_state, account_id)
+            SELECT v.id, %s, %s, v.merged_into_id, v.traits, v.trait_times, v.computed, v.computed_state,
+                   v.account_id
+              FROM jsonb_to_recordset(%s::jsonb) AS v(id bigint, merged_into_id bigint, traits jsonb,
+                   trait_times jsonb, computed jsonb, computed_state jsonb, account_id bigint)
+            """,
+            [now, now, to_json(new_rows)],
+        )
+    new_ids = set(real.values())
+    upd = [
+        {"id": pid, "traits": profiles[pid].traits, "trait_times": profiles[pid].trait_times,
+         "computed": profiles[pid].computed, "computed_state": profiles[pid].computed_state,
+         "account_id": profiles[pid].account_id}
+        for pid in sorted(state.survivors - new_ids)
+    ]
+    if upd:
+        cur.execute(
+            """
+            UPDATE cdp_profile p
+               SET traits = v.traits, trait_times = v.trait_times, computed = v.computed,
+                   computed_state = v.computed_state, account_id = v.account_id, updated_at = %s
+              FROM jsonb_to_recordset(%s::jsonb) AS v(id bigint, traits jsonb, trait_times jsonb,
+                   computed jsonb, computed_state jsonb, account_id bigint)
+             WHERE p.id = v.id
+            """,
+            [now, to_json(upd)],
+        )
+    state.existing_merged = {m: s for m, s in state.merged_map.items() if m not in new_ids}
+
+
+def _merges_write(cur, state: _Pass) -> None:
+    """Point each merged existing profile (and profiles merged into it before) at its survivor, and move its
+    identifiers and events there."""
+    existing_merged, now = state.existing_merged, state.now
+    if not existing_merged:
+        return
+    # ``col = ANY(merged)`` next to the join condition gives Postgres an index condition even when its
+    # statistics are stale (e.g. analysed while profile_id was still empty), instead of a filtered scan
+    # of the whole index.
+    merged_arr = ints(sorted(existing_merged))
+    pairs = [merged_arr, ints(existing_merged[m] for m in sorted(existing_merged))]
+    cur.execute(
+        """
+        UPDATE cdp_profile p SET merged_into_id = m.s, updated_at = %s
+          FROM unnest(%s::bigint[], %s::bigint[]) AS m(m, s)
+         WHERE p.id = m.m AND p.id = ANY(%s::bigint[])
+        """,
+        [now, *pairs, merged_arr],
+    )
+    cur.execute(
+        """
+        UPDATE cdp_profile p SET merged_into_id = m.s
+          FROM unnest(%s::bigint[], %s::bigint[]) AS m(m, s)
+         WHERE p.merged_into_id = m.m AND p.merged_into_id = ANY(%s::bigint[])
+        """,
+        [*pairs, merged_arr],
+    )
+    # Every identifier and event of a merged profile goes to its survivor.
+    cur.execute(
+        """
+        UPDATE cdp_identifier i SET profile_id = m.s
+          FROM unnest(%s::bigint[], %s::bigint[]) AS m(m, s)
+         WHERE i.profile_id = m.m AND i.profile_id = ANY(%s::bigint[])
+        """,
+        [*pairs, merged_arr],
+    )
+    cur.execute(
+        """
+        UPDATE cdp_eventprofile e SET profile_id = m.s
+          FROM unnest(%s::bigint[], %s::bigint[]) AS m(m, s)
+         WHERE e.profile_id = m.m AND e.profile_id = ANY(%s::bigint[])
+        """,
+        [*pairs, merged_arr],
+    )
+
+
+def _identifiers_write(cur, state: _Pass) -> None:
+    """Move identifiers whose profile changed (beyond a whole-profile merge) and insert the new ones."""
+    owners, rid, existing_merged = state.owners, state.rid, state.existing_merged
+    finals = state.graph.final_owners()
+    moved = [(owners[i][0], rid(k)) for i, k in finals.items()
+             if i in owners and rid(k) != owners[i][1] and rid(k) != existing_merged.get(owners[i][1])]
+    if moved:
+        cur.execute(
+            """
+            UPDATE cdp_identifier i SET profile_id = m.p
+              FROM unnest(%s::bigint[], %s::bigint[]) AS m(id, p) WHERE i.id = m.id
+            """,
+            [ints(a for a, _ in moved), ints(b for _, b in moved)],
+        )
+    # New identifiers cannot exist: every writer of identifiers holds their advisory locks, which this batch
+    # holds (a plain INSERT, so a broken invariant fails the batch loudly rather than losing an identifier).
+    created = [(t, v, rid(k)) for (t, v), k in finals.items() if (t, v) not in owners]
+    if created:
+        cur.execute(
+            """
+            INSERT INTO cdp_identifier (type, value, profile_id, created_at)
+            SELECT t, v, p, %s FROM jsonb_to_recordset(%s::jsonb) AS q(t text, v text, p bigint)
+            """,
+            [state.now, to_json([{"t": t, "v": v, "p": p} for t, v, p in created])],
+        )
+
+
+def _crm_links(cur, state: _Pass) -> None:
+    """The CRM contact link follows the crm_contact_id identifier (when one is involved)."""
+    if any(t == "crm_contact_id" for t, _ in state.all_ids) or any(
+            state.profiles[m].crm_contact_id for m in state.existing_merged):
+        crm_links_follow(cur, sorted(set(state.profiles)))
+
+
+def _event_links_write(cur, state: _Pass) -> None:
+    """Link events without a profile (the batch lock keeps other workers off these events). A deferred event
+    that another worker's claim resolved between our two passes already has one: it is only moved if its person
+    changed since."""
+    linked = [(e, pid) for e, pid in state.event_profile if e.profile_id is None]
+    if linked:
+        received = {at: at.isoformat() for at in {e.received_at for e, _ in linked}}
+        cur.execute(
+            """
+            INSERT INTO cdp_eventprofile (event_id, received_at, profile_id, "timestamp")
+            SELECT * FROM unnest(%s::bigint[], %s::timestamptz[], %s::bigint[], %s::timestamptz[])
+            """,
+            [ints(e.id for e, _ in linked), "{" + ",".join(received[e.received_at] for e, _ in linked) + "}",
+             ints(p for _, p in linked), "{" + ",".join(e.time_key for e, _ in linked) + "}"],
+        )
+    moved_events = [(e, pid) for e, pid in state.event_profile if e.profile_id is not None and e.profile_id != pid]
+    if moved_events:
+        cur.execute(
+            """
+            UPDATE cdp_eventprofile l SET profile_id = m.p
+              FROM unnest(%s::bigint[], %s::bigint[]) AS m(id, p) WHERE l.event_id = m.id
+            """,
+            [ints(e.id for e, _ in moved_events), ints(p for _, p in moved_events)],
+        )
+
+
+def _audit_write(state: _Pass) -> None:
+    """Record the merges and the refused merges (why these are, or are not, one person)."""
+    graph, final, rid = state.graph, state.final, state.rid
     if graph.merges:
         with hot_cursor() as cur:
             cur.execute(
@@ -355,8 +442,9 @@ def identity_process_events(*, events: list[EventRow], rules: IdentityRules | No
                 SELECT s, m, e, mid, ids, %s
                   FROM jsonb_to_recordset(%s::jsonb) AS v(s bigint, m bigint, e bigint, mid text, ids jsonb)
                 """,
-                [now, to_json([{"s": final(m.survivor), "m": rid(m.merged), "e": m.event_id, "mid": m.message_id,
-                              "ids": [list(i) for i in m.identifiers]} for m in graph.merges])],
+                [state.now, to_json([{"s": final(m.survivor), "m": rid(m.merged), "e": m.event_id,
+                                      "mid": m.message_id, "ids": [list(i) for i in m.identifiers]}
+                                     for m in graph.merges])],
             )
     if graph.refusals:
         RefusedMerge.objects.bulk_create([
@@ -365,12 +453,6 @@ def identity_process_events(*, events: list[EventRow], rules: IdentityRules | No
                          dropped_value=r.dropped[1][:512], reason=r.reason[:255], handed_over=r.handed_over)
             for r in graph.refusals
         ])
-    outcome.profiles_created = len(temp)
-    outcome.new_profiles = sorted(real[k] for k in temp if graph.find(k) == k)
-    outcome.merges = len(graph.merges)
-    outcome.refusals = len(graph.refusals)
-    outcome.touched_profiles = sorted({pid for _, pid in event_profile} | survivors)
-    return outcome
 
 
 def _accounts_upsert(cur, updates: dict[str, list[tuple[str, dict]]]) -> dict[str, int]:

@@ -192,3 +192,15 @@ def _combined(outcomes: list[BatchOutcome]) -> BatchOutcome:
         total.touched_profiles = sorted(set(total.touched_profiles) | set(o.touched_profiles))
         total.new_profiles += o.new_profiles
     return total
+
+
+def batch_waiting_next(*, exclude: list[int]) -> int | None:
+    """The oldest unprocessed batch not in ``exclude`` that no worker holds right now (None if there is none)."""
+    with hot_cursor() as cur:
+        cur.execute(
+            "SELECT id FROM cdp_ingestbatch WHERE processed_at IS NULL AND NOT (id = ANY(%s::bigint[])) "
+            "ORDER BY received_at, id LIMIT 1 FOR UPDATE SKIP LOCKED",
+            [ints(exclude)],
+        )
+        row = cur.fetchone()
+    return row[0] if row else None

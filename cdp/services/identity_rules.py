@@ -285,6 +285,25 @@ def _external_ids(external: list, found: list[Ident], rules: IdentityRules, sour
             found.append((type_, value))
 
 
+def is_account_message(message: dict[str, Any]) -> bool:
+    """Whether a message is an account's own (a company describing itself), which names no person.
+
+    Segment requires an anonymousId or userId on every message, so a company's own group call (or an event about
+    the company) carries its group id as anonymousId: such a message (no userId, anonymousId equal to its
+    ``groupId`` or ``context.groupId``) updates the account and creates no person profile.
+    """
+    if message.get("userId") not in (None, ""):
+        return False
+    aid = _str_id(message.get("anonymousId"))
+    if not aid:
+        return False
+    context = message.get("context")
+    group = message.get("groupId") if message.get("type") == "group" else None
+    if group is None and isinstance(context, dict):
+        group = context.get("groupId")
+    return aid == _str_id(group)
+
+
 def alias_pair(message: dict[str, Any], ids: list[Ident]) -> list[Ident]:
     """The identifiers of ``ids`` that an alias message's userId/previousId pair stands for (highest priority
     first). Only this pair is an explicit statement of identity; the message's other identifiers (email, external

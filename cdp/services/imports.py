@@ -8,6 +8,7 @@ with the file.
 from __future__ import annotations
 
 import csv
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -30,6 +31,8 @@ from cdp.services.import_parsing import (
 from cdp.services.ingest import events_ingest
 from config.csv_export import csv_text
 from config.queueing import enqueue_on_commit
+
+log = logging.getLogger(__name__)
 
 CHUNK_ROWS = 1000
 MAX_STORED_ERRORS = 1000
@@ -124,8 +127,12 @@ def event_import_step(*, import_id: int, max_chunks: int = IMPORT_CHUNKS_PER_STE
         finished = event_import_run(import_id=import_id, max_chunks=max_chunks)
     except (OperationalError, InterfaceError):
         raise
-    except Exception as exc:
-        event_import_fail(import_id=import_id, reason=f"{type(exc).__name__}: {exc}")
+    except Exception:
+        # The exception's text (SQL, paths, other rows' values) goes to the log with the task's traceback; the
+        # page says what happened and where the details are.
+        event_import_fail(import_id=import_id, reason=(
+            "The import stopped because of an unexpected error. The rows counted as done are saved; an "
+            f"administrator can find the details in the server log (import #{import_id})."))
         raise
     if not finished:
         enqueue_on_commit("cdp.event_import_run", import_id)
@@ -145,8 +152,9 @@ def event_import_run(*, import_id: int, max_chunks: int | None = None) -> bool:
             status=EventImport.Status.RUNNING, started_at=timezone.now())
     try:
         binary = job.file.open("rb")
-    except OSError as exc:
-        event_import_fail(import_id=job.pk, reason=f"the uploaded file cannot be read: {exc}")
+    except OSError:
+        log.warning("Import %s: the uploaded file cannot be read", job.pk, exc_info=True)
+        event_import_fail(import_id=job.pk, reason="The uploaded file cannot be read any more; upload it again.")
         return True
     watermark = job.processed_rows
     done_chunks = 0

@@ -23,6 +23,7 @@ from psycopg.adapt import Dumper
 from psycopg.pq import Format
 
 from cdp.models import IngestBatch, RejectedMessage, Source
+from cdp.services.processing import batch_processing_queue
 from cdp.services.validation import Rejection, ValidEvent, messages_validate, rejected_payload_text
 from config.queueing import enqueue_on_commit
 
@@ -216,8 +217,9 @@ def events_ingest(
     """Validate, dedupe on (source, messageId) and durably store ``messages`` as one IngestBatch.
 
     Everything (dedupe rows, batch, raw events, rejections) is written in ONE transaction; when it commits,
-    ``cdp.tasks.batch_process`` is queued for the batch. Concurrent calls with the same messageIds store each
-    once. Repeats within ``messages`` count as duplicates. Database errors propagate (the caller answers 503).
+    processing is queued (``cdp.tasks.batch_process``, coalesced: see cdp.services.processing). Concurrent
+    calls with the same messageIds store each once. Repeats within ``messages`` count as duplicates. Database
+    errors propagate (the caller answers 503).
     """
     received_at = received_at or timezone.now()
     valid, rejections = messages_validate(messages, received_at=received_at, sent_at=sent_at)
@@ -238,7 +240,7 @@ def events_ingest(
             result.duplicates = len(valid) - stored
             result.batch_id = batch_id
             if batch_id is not None:
-                enqueue_on_commit("cdp.tasks.batch_process", batch_id)
+                batch_processing_queue(batch_id=batch_id)
         if rejections:
             rejections_record(source=source, rejections=rejections, messages=messages, received_at=received_at)
     return result

@@ -20,7 +20,7 @@ from cdp.services.email_webhooks import MAILGUN, PLATFORMS, SETTING_FOR_PLATFORM
 from cdp.services.source_admin import source_settings_update
 from cdp.services.sources import source_create, source_end_grace, source_for_write_key, source_rotate_key
 from cdp.views.access import cdp_manager_required, cdp_viewer_required
-from cdp.views.charts import volume_chart
+from cdp.views.charts import volume_chart, volume_totals
 
 KEY_PLACEHOLDER = "YOUR_WRITE_KEY"
 
@@ -39,7 +39,7 @@ def source_list(request: HttpRequest) -> HttpResponse:
     sources = list(sources_all())
     volume = sources_hourly_volume(hours=24)
     blank = empty_volume(hours=24)
-    rows = [{"source": s, "chart": volume_chart(volume.get(s.pk, blank))} for s in sources]
+    rows = [{"source": s, "totals": volume_totals(volume.get(s.pk, blank))} for s in sources]
     return render(request, "cdp/sources/list.html", {"rows": rows, "can_manage": can_manage_sources(request.user)})
 
 
@@ -78,13 +78,13 @@ def _detail(request: HttpRequest, source: Source, *, form: SourceSettingsForm | 
             new_key: str | None = None) -> HttpResponse:
     can_manage = can_manage_sources(request.user)
     form = form or SourceSettingsForm(initial=_settings_form_initial(source))
+    series = sources_hourly_volume(hours=24, source_id=source.pk).get(source.pk, empty_volume(hours=24))
     context = {
         "source": source, "can_manage": can_manage, "form": form, "new_key": new_key,
         "grace_active": bool(source.previous_key_hash and source.previous_key_expires_at
                              and source.previous_key_expires_at > timezone.now()),
         "webhooks": _webhooks(request, source),
-        "chart": volume_chart(sources_hourly_volume(hours=24, source_id=source.pk).get(source.pk,
-                                                                                   empty_volume(hours=24))),
+        "chart": volume_chart(series), "totals": volume_totals(series),
         "grace_hours": settings.CDP_KEY_ROTATION_GRACE_HOURS,
     }
     if can_manage:

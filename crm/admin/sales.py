@@ -1,13 +1,17 @@
 """Admin for pipelines, stages, deals, activities and sales targets (imported by crm/admin/__init__.py).
 
 Pipelines, stages and targets are configured here. Deals and activities are inspected here and changed on the
-sales pages or the API, where the services record stage changes and outbox events.
+sales pages or the API, where the services record stage changes and outbox events; deleting one here goes
+through the same delete service.
 """
 
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from crm.admin.services_bridge import DeleteThroughService, NoHistoryRevert
 from crm.models import Activity, Deal, DealStageChange, Pipeline, SalesTarget, Stage
+from crm.services.activities import activity_delete
+from crm.services.deals import deal_delete
 from crm.services.pipelines import stage_probabilities_sync
 
 
@@ -71,8 +75,12 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class DeleteThroughServiceAdmin(DeleteThroughService, ReadOnlyAdmin):
+    """Inspect only; deleting goes through the record's delete service."""
+
+
 @admin.register(Deal)
-class DealAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
+class DealAdmin(NoHistoryRevert, DeleteThroughServiceAdmin, SimpleHistoryAdmin):
     list_display = ["name", "pipeline", "stage", "status", "amount", "currency", "probability",
                     "expected_close_date", "owner", "team", "company", "updated_at"]
     list_filter = ["status", "pipeline", "stage", "currency", "owner", "team"]
@@ -81,6 +89,9 @@ class DealAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
     date_hierarchy = "expected_close_date"
     raw_id_fields = ["company", "contacts"]
     inlines = [DealStageChangeInline]
+
+    def delete_service(self, obj, actor):
+        deal_delete(user=actor, deal=obj)
 
 
 @admin.register(DealStageChange)
@@ -93,7 +104,7 @@ class DealStageChangeAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Activity)
-class ActivityAdmin(ReadOnlyAdmin):
+class ActivityAdmin(DeleteThroughServiceAdmin):
     list_display = ["subject", "kind", "occurred_at", "due_at", "done", "assignee", "owner", "deal", "contact",
                     "company"]
     list_filter = ["kind", "done", "call_outcome", "assignee", "reminder_attempts"]
@@ -101,6 +112,9 @@ class ActivityAdmin(ReadOnlyAdmin):
     search_fields = ["subject", "body", "deal__name", "company__name", "contact__email"]
     date_hierarchy = "occurred_at"
     raw_id_fields = ["contact", "company", "deal"]
+
+    def delete_service(self, obj, actor):
+        activity_delete(user=actor, activity=obj)
 
 
 @admin.register(SalesTarget)

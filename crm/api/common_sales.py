@@ -26,11 +26,13 @@ def service_errors():
 
 
 class AdminWritesOnly(permissions.BasePermission):
-    """Everyone signed in may read; only admins may write."""
+    """Everyone signed in may read; only admins may write. Nobody else, whatever the view's other classes say."""
 
-    message = "Only admins manage pipelines and stages."
+    message = "Only admins may change this."
 
     def has_permission(self, request, view) -> bool:
+        if not (request.user and request.user.is_authenticated):
+            return False
         return request.method in permissions.SAFE_METHODS or is_admin(request.user)
 
 

@@ -13,7 +13,7 @@ from crm.models import Company, CustomFieldDefinition, SavedView, Team
 from crm.selectors.companies import COMPANY_ORDERING_FIELDS, companies_search, companies_visible_to
 from crm.services.companies import company_create, company_delete, company_update
 from crm.services.custom_field_definitions import custom_field_definition_save
-from crm.services.saved_views import saved_view_delete, saved_view_save
+from crm.services.saved_views import saved_view_delete, saved_view_save, saved_view_update
 
 
 class CompanySerializer(serializers.ModelSerializer):
@@ -137,6 +137,10 @@ class SavedViewViewSet(viewsets.ModelViewSet):
         with service_errors():
             view = saved_view_save(user=request.user, **serializer.validated_data)
         return Response(self.get_serializer(view).data, status=status.HTTP_201_CREATED)
+
+    def perform_update(self, serializer):
+        with service_errors():
+            serializer.instance = saved_view_update(saved_view=serializer.instance, **serializer.validated_data)
 
     def perform_destroy(self, instance):
         saved_view_delete(saved_view=instance)

@@ -10,6 +10,7 @@ from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from config.filters import UtcIsoDateTimeFilter
 from crm.api.common_sales import FieldOrderingFilter, service_errors
 from crm.models import Company, Contact, ContactEmail, ContactPhone, CustomFieldDefinition, LifecycleChange, Team
 from crm.selectors.companies import companies_visible_to
@@ -38,7 +39,7 @@ class ContactSerializer(serializers.ModelSerializer):
                                    help_text="All emails; the first is primary. Writing replaces the list.")
     phones = PhoneSerializer(many=True, required=False, help_text="Writing replaces the list.")
     company = serializers.PrimaryKeyRelatedField(queryset=Company.objects.none(), required=False, allow_null=True)
-    company_name = serializers.CharField(source="company.name", read_only=True, default=None)
+    company_name = serializers.CharField(source="company.name", read_only=True, default=None, allow_null=True)
     owner = serializers.PrimaryKeyRelatedField(queryset=get_user_model().objects.filter(is_active=True),
                                                required=False, allow_null=True,
                                                help_text="Admins and managers may assign; reps only themselves.")
@@ -75,8 +76,8 @@ class ContactFilter(filters.FilterSet):
     tag = filters.CharFilter(method="filter_tag", label="Has this tag")
     custom = filters.CharFilter(method="filter_custom",
                                 label="Custom field filters: key:value, several separated by commas")
-    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    updated_after = filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    updated_after = UtcIsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
 
     class Meta:
         model = Contact
@@ -172,4 +173,5 @@ class ContactViewSet(viewsets.ModelViewSet):
     def lifecycle_changes(self, request, pk=None):
         """Every lifecycle stage change of the contact, newest first."""
         changes = self.get_object().lifecycle_changes.order_by("-changed_at", "-id")
-        return Response(LifecycleChangeSerializer(changes, many=True).data)
+        page = self.paginate_queryset(changes)
+        return self.get_paginated_response(LifecycleChangeSerializer(page, many=True).data)

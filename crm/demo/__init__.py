@@ -22,9 +22,18 @@ DEMO_USERS = [
 ]
 
 
-@transaction.atomic
 def demo_seed() -> None:
-    """Idempotently create demo teams and users (passwords are reset to the demo ones)."""
+    """Idempotently create demo teams, users (passwords are reset to the demo ones) and CRM records, then run
+    the demo seeders other apps registered (crm.extensions), e.g. the CDP's website and email behaviour."""
+    _crm_demo_seed()
+    from crm.extensions import demo_seeders
+
+    for seeder in demo_seeders():
+        seeder()
+
+
+@transaction.atomic
+def _crm_demo_seed() -> None:
     roles_ensure()
     teams = {name: Team.objects.get_or_create(name=name)[0]
              for name in {spec["team"] for spec in DEMO_USERS if spec["team"]}}
@@ -46,3 +55,7 @@ def demo_seed() -> None:
     from crm.demo.deals import demo_deals_seed
 
     demo_deals_seed()
+
+    from crm.demo.tickets import demo_tickets_seed
+
+    demo_tickets_seed()

@@ -17,3 +17,23 @@ __all__ = [
 __all__ += ["Activity", "Deal", "DealStageChange", "Pipeline", "SalesTarget", "Stage"]
 __all__ += ["CompanyMerge", "ContactMerge", "DuplicateCandidate", "DuplicateDismissal", "DuplicateScan", "ImportJob",
             "ImportRowError"]
+from crm.models.tickets import (  # noqa: E402
+    AgentAvailability,
+    BusinessCalendar,
+    CannedResponse,
+    EmailCaptureAddress,
+    InboundEmail,
+    SlaPolicy,
+    SupportNotification,
+    Ticket,
+    TicketAttachment,
+    TicketEntry,
+    TicketHistory,
+    TicketPriority,
+    TicketQueue,
+    TicketStatus,
+)
+
+__all__ += ["AgentAvailability", "BusinessCalendar", "CannedResponse", "EmailCaptureAddress", "InboundEmail",
+            "SlaPolicy", "SupportNotification", "Ticket", "TicketAttachment", "TicketEntry", "TicketHistory",
+            "TicketPriority", "TicketQueue", "TicketStatus"]

@@ -5,16 +5,17 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 
-class ContactMerge(models.Model):
-    """``other_id`` was merged into ``survivor`` by ``merged_by``.
+class RecordMerge(models.Model):
+    """``other_id`` was merged into ``survivor`` by ``merged_by`` (the shape of every merge record).
 
-    ``other_id`` is a plain id (the other contact no longer exists); ``other_snapshot`` keeps its fields,
-    emails and phones as they were, ``field_choices`` which record each field was taken from
+    ``other_id`` is a plain id (the other record no longer exists); ``other_snapshot`` keeps its fields (a
+    contact's emails and phones too) as they were, ``field_choices`` which record each field was taken from
     (``{"first_name": "other", ...}``), ``merged_snapshot`` the survivor's fields after the merge and
-    ``moved`` how many rows of each relation were re-pointed.
+    ``moved`` how many rows of each relation were re-pointed. Subclasses add ``survivor``.
     """
 
-    survivor = models.ForeignKey("crm.Contact", null=True, on_delete=models.SET_NULL, related_name="merges")
+    label = "Record"
+
     survivor_id_at_merge = models.BigIntegerField()
     other_id = models.BigIntegerField()
     merged_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
@@ -26,36 +27,36 @@ class ContactMerge(models.Model):
     moved = models.JSONField(default=dict)
 
     class Meta:
+        abstract = True
         ordering = ["-merged_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.label} #{self.other_id} → #{self.survivor_id_at_merge}"
+
+
+class ContactMerge(RecordMerge):
+    """A contact merged into another (see ``RecordMerge``)."""
+
+    label = "Contact"
+
+    survivor = models.ForeignKey("crm.Contact", null=True, on_delete=models.SET_NULL, related_name="merges")
+
+    class Meta(RecordMerge.Meta):
         indexes = [
             models.Index(fields=["survivor_id_at_merge"], name="crm_contactmerge_survivor"),
             models.Index(fields=["other_id"], name="crm_contactmerge_other"),
         ]
 
-    def __str__(self) -> str:
-        return f"Contact #{self.other_id} → #{self.survivor_id_at_merge}"
 
+class CompanyMerge(RecordMerge):
+    """A company merged into another (see ``RecordMerge``)."""
 
-class CompanyMerge(models.Model):
-    """``other_id`` (a company) was merged into ``survivor``; same shape as ``ContactMerge``."""
+    label = "Company"
 
     survivor = models.ForeignKey("crm.Company", null=True, on_delete=models.SET_NULL, related_name="merges")
-    survivor_id_at_merge = models.BigIntegerField()
-    other_id = models.BigIntegerField()
-    merged_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                  related_name="+")
-    merged_at = models.DateTimeField(auto_now_add=True)
-    field_choices = models.JSONField(default=dict)
-    other_snapshot = models.JSONField(default=dict)
-    merged_snapshot = models.JSONField(default=dict)
-    moved = models.JSONField(default=dict)
 
-    class Meta:
-        ordering = ["-merged_at", "-id"]
+    class Meta(RecordMerge.Meta):
         indexes = [models.Index(fields=["survivor_id_at_merge"], name="crm_companymerge_survivor")]
-
-    def __str__(self) -> str:
-        return f"Company #{self.other_id} → #{self.survivor_id_at_merge}"
 
 
 class DuplicateCandidate(models.Model):

@@ -13,7 +13,7 @@ from crm.selectors.contacts import contacts_visible_to
 from crm.selectors.custom_fields import custom_filter_q
 from crm.selectors.deals import deals_visible_to
 from crm.selectors.sorting import page_sorts
-from crm.selectors.visibility import editable_q, scope, visible_q
+from crm.selectors.visibility import owned_selectors
 
 # The sortable fields (the API's ``ordering`` names) and what each sorts by: the name case-insensitively, so
 # that sorting by name walks the name index (``order_from_fields`` adds the final ``id``).
@@ -31,16 +31,7 @@ COMPANY_SORTS = page_sorts(COMPANY_ORDERING_FIELDS, {
 DEFAULT_COMPANY_SORT = "name"
 
 
-def companies_visible_to(user: AbstractBaseUser) -> QuerySet[Company]:
-    return scope(Company.objects.all(), visible_q(user))
-
-
-def companies_editable_by(user: AbstractBaseUser) -> QuerySet[Company]:
-    return scope(Company.objects.all(), editable_q(user))
-
-
-def company_is_editable_by(user: AbstractBaseUser, company: Company) -> bool:
-    return companies_editable_by(user).filter(pk=company.pk).exists()
+companies_visible_to, companies_editable_by, company_is_editable_by = owned_selectors(Company)
 
 
 def companies_search(qs: QuerySet[Company], query: str) -> QuerySet[Company]:

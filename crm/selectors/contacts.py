@@ -10,15 +10,15 @@ from functools import reduce
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.postgres.fields import ArrayField
-from django.db.models import BigIntegerField, BooleanField, F, Func, Prefetch, Q, QuerySet, Value
+from django.db.models import BigIntegerField, BooleanField, Exists, F, Func, OuterRef, Prefetch, Q, QuerySet, Value
 from django.db.models.expressions import OrderBy
 from django.db.models.functions import Coalesce, Lower, StrIndex
 from django.db.models.lookups import GreaterThan
 
-from crm.models import Company, Contact, ContactEmail, ContactPhone, CustomFieldDefinition
+from crm.models import Company, Contact, ContactEmail, ContactPhone, CustomFieldDefinition, Deal
 from crm.selectors.custom_fields import custom_filter_q
 from crm.selectors.sorting import page_sorts
-from crm.selectors.visibility import editable_q, scope, visible_q
+from crm.selectors.visibility import owned_selectors
 
 # The sortable fields (the API's ``ordering`` names) and what each sorts by: names case-insensitively, so that
 # sorting by name walks the ``crm_contact_lname`` index (``order_from_fields`` adds the final ``id``).
@@ -36,16 +36,7 @@ CONTACT_SORTS = page_sorts(CONTACT_ORDERING_FIELDS, {
 DEFAULT_CONTACT_SORT = "name"
 
 
-def contacts_visible_to(user: AbstractBaseUser) -> QuerySet[Contact]:
-    return scope(Contact.objects.all(), visible_q(user))
-
-
-def contacts_editable_by(user: AbstractBaseUser) -> QuerySet[Contact]:
-    return scope(Contact.objects.all(), editable_q(user))
-
-
-def contact_is_editable_by(user: AbstractBaseUser, contact: Contact) -> bool:
-    return contacts_editable_by(user).filter(pk=contact.pk).exists()
+contacts_visible_to, contacts_editable_by, contact_is_editable_by = owned_selectors(Contact)
 
 
 def _digits(text: str) -> str:
@@ -261,3 +252,29 @@ def contact_detail(*, user: AbstractBaseUser, pk: int) -> Contact:
         .get(pk=pk)
     )
 
+
+
+@dataclass(frozen=True)
+class ContactReach:
+    """A contact as another app's demo or outreach sees it: how to reach them and whether a deal is open."""
+
+    contact_id: int
+    email: str
+    first_name: str
+    last_name: str
+    company_domain: str
+    owner_username: str
+    open_deal: bool
+
+
+def contacts_reachable(*, limit: int = 500) -> list[ContactReach]:
+    """Contacts with a primary email (oldest first, at most ``limit``), with their owner and whether one of
+    their deals is open. Unscoped: for system callers (demo seeding), never for a user's page."""
+    open_deals = Deal.objects.filter(contacts=OuterRef("pk"), status=Deal.Status.OPEN)
+    rows = (Contact.objects.exclude(email="")
+            .annotate(open_deal=Exists(open_deals))
+            .order_by("id")
+            .values_list("pk", "email", "first_name", "last_name", "company__domain", "owner__username",
+                         "open_deal")[:limit])
+    return [ContactReach(pk, email, first or "", last or "", domain or "", owner or "", bool(is_open))
+            for pk, email, first, last, domain, owner, is_open in rows]

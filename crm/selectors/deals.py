@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from crm.models import Deal, Pipeline, SalesTarget, Stage
 from crm.selectors.assignment import can_create_records
-from crm.selectors.visibility import editable_q, is_admin, scope, visible_q
+from crm.selectors.visibility import is_admin, owned_selectors, scope, visible_q
 
 BOARD_CARDS_PER_STAGE = 30
 DEFAULT_CURRENCY = "EUR"
@@ -29,16 +29,19 @@ def weighted_sum() -> Sum:
     return Sum(ExpressionWrapper(F("amount") * F("probability") / Decimal(100), output_field=_MONEY))
 
 
-def deals_visible_to(user: AbstractBaseUser) -> QuerySet[Deal]:
-    return scope(Deal.objects.all(), visible_q(user))
+deals_visible_to, deals_editable_by, deal_is_editable = owned_selectors(Deal)
 
 
-def deals_editable_by(user: AbstractBaseUser) -> QuerySet[Deal]:
-    return scope(Deal.objects.all(), editable_q(user))
+def deal_links_visible(user: AbstractBaseUser, deal: Deal) -> dict:
+    """The contacts of ``deal`` that ``user`` may see, and its company if they may open it
+    ({"contacts": [...], "company": ... or None}). Seeing a deal says nothing about its contacts (people of
+    another team's accounts); the company's name is part of the deal, its page is not."""
+    from crm.selectors.companies import companies_visible_to  # noqa: PLC0415 (companies imports deals)
+    from crm.selectors.contacts import contacts_visible_to  # noqa: PLC0415
 
-
-def deal_is_editable(user: AbstractBaseUser, deal: Deal) -> bool:
-    return deals_editable_by(user).filter(pk=deal.pk).exists()
+    contacts = list(contacts_visible_to(user).filter(deals=deal).order_by("last_name", "first_name", "id"))
+    company = (companies_visible_to(user).filter(pk=deal.company_id).first() if deal.company_id else None)
+    return {"contacts": contacts, "company": company}
 
 
 def user_can_write_deals(user: AbstractBaseUser) -> bool:

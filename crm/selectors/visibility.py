@@ -16,8 +16,11 @@ pages, search, exports, the kanban and the API share one scoping.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import NamedTuple
+
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Q
+from django.db.models import Model, Q, QuerySet
 
 from crm.models import Team
 from crm.roles import MARKETING, SALES, SUPPORT
@@ -87,3 +90,26 @@ def visible_q(user: AbstractBaseUser, *, prefix: str = "") -> Q | None:
 def scope(queryset, q: Q | None):
     """Apply a visibility Q (None = everything) to a queryset."""
     return queryset if q is None else queryset.filter(q)
+
+
+class OwnedSelectors(NamedTuple):
+    """The three reads every owned record type (contacts, companies, deals) offers, from ``owned_selectors``."""
+
+    visible_to: Callable[[AbstractBaseUser], QuerySet]
+    editable_by: Callable[[AbstractBaseUser], QuerySet]
+    is_editable_by: Callable[[AbstractBaseUser, Model], bool]
+
+
+def owned_selectors(model: type[Model]) -> OwnedSelectors:
+    """The visible/editable selectors of a record type with ``owner`` and ``team``, scoped by these rules once."""
+
+    def visible_to(user: AbstractBaseUser) -> QuerySet:
+        return scope(model.objects.all(), visible_q(user))
+
+    def editable_by(user: AbstractBaseUser) -> QuerySet:
+        return scope(model.objects.all(), editable_q(user))
+
+    def is_editable_by(user: AbstractBaseUser, record: Model) -> bool:
+        return editable_by(user).filter(pk=record.pk).exists()
+
+    return OwnedSelectors(visible_to, editable_by, is_editable_by)

@@ -13,6 +13,7 @@ from django.db.models import Model, Q
 from django.utils import timezone
 
 from crm.models import Activity
+from crm.selectors.assignment import may_assign_owner
 from crm.selectors.visibility import editable_q, scope
 
 KIND_FIELDS = {
@@ -62,6 +63,15 @@ def _validate(activity: Activity) -> None:
         raise ValidationError(errors)
 
 
+def assignee_check(*, user: AbstractBaseUser, assignee: AbstractBaseUser | None, current_id: int | None = None) -> None:
+    """Raise ``ValidationError`` unless ``user`` may give a task to ``assignee``: the same rule as giving a record
+    to an owner (crm.selectors.assignment), plus oneself and the task's current assignee (left unchanged)."""
+    if assignee is None or assignee.pk in (user.pk, current_id):
+        return
+    if not may_assign_owner(user, assignee):
+        raise ValidationError({"assignee": "You may assign tasks only to yourself or to members of teams you manage."})
+
+
 @transaction.atomic
 def activity_log(
     *,
@@ -92,6 +102,7 @@ def activity_log(
     _check_linked_editable(user, linked)
     if kind == Activity.Kind.TASK and assignee is None:
         assignee = user
+    assignee_check(user=user, assignee=assignee)
     activity = Activity(
         kind=kind, subject=(subject or "").strip(), body=body or "", contact=contact, company=company, deal=deal,
         occurred_at=occurred_at or timezone.now(), call_outcome=call_outcome or "",
@@ -133,6 +144,8 @@ def activity_update(*, user: AbstractBaseUser, activity: Activity, changes: dict
     if unknown:
         raise ValidationError({name: "This field cannot be changed." for name in sorted(unknown)})
     locked = _lock_editable(user=user, activity=activity, allow_assignee=False)
+    if "assignee" in changes:
+        assignee_check(user=user, assignee=changes["assignee"], current_id=locked.assignee_id)
     reminder_before = locked.reminder_at
     for name, value in changes.items():
         setattr(locked, name, value if value is not None or name not in {"subject", "body", "call_outcome"} else "")

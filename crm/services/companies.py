@@ -11,15 +11,19 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
 from crm.models import Company, Team
-from crm.selectors.assignment import can_create_records, may_assign_owner, may_assign_team
+from crm.selectors.assignment import can_create_records, may_assign_owner
 from crm.selectors.companies import companies_editable_by
+from crm.services.contacts import contacts_outbox_refresh
 from crm.services.custom_fields import custom_values_clean
 from crm.services.outbox import outbox_record
+from crm.services.records import assignment_errors, tags_clean
 
 UPDATABLE_FIELDS = frozenset({
     "name", "domain", "industry", "size", "street", "city", "region", "postal_code", "country", "owner", "team",
     "tags", "custom",
 })
+# Company fields copied into each contact's traits (crm.services.contacts.contact_traits).
+CONTACT_TRAIT_FIELDS = ("name", "domain", "industry")
 _TEXT_FIELDS = ("name", "industry", "street", "city", "region", "postal_code")
 _DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$")
 
@@ -53,24 +57,23 @@ def company_group_message(company: Company) -> dict[str, Any]:
     return {
         "type": "group",
         "groupId": f"crm-company-{company.pk}",
-        # Segment requires an anonymousId or userId on every message; the company stands for itself.
+        # Segment requires an anonymousId or userId on every message: the company speaks for itself, and the CDP
+        # takes a message whose anonymousId is its group id as the account's own (no person profile).
         "anonymousId": f"crm-company-{company.pk}",
         "traits": traits,
         "timestamp": company.updated_at.isoformat() if company.updated_at else None,
     }
 
 
+def company_account_sender(company_id: int) -> dict[str, Any]:
+    """The sender fields of an event about a company itself: the account's own message, which the CDP attaches
+    to the account and to no person (anonymousId equal to context.groupId)."""
+    group_id = f"crm-company-{company_id}"
+    return {"anonymousId": group_id, "context": {"groupId": group_id, "library": {"name": "crm"}}}
+
+
 def _outbox_company(company: Company) -> None:
     outbox_record(object_type="company", object_id=company.pk, message=company_group_message(company))
-
-
-def _tags_clean(tags) -> list[str]:
-    result: list[str] = []
-    for raw in tags:
-        tag = " ".join((raw or "").split()).lower()[:50]
-        if tag and tag not in result:
-            result.append(tag)
-    return result
 
 
 def _domain_taken(domain: str, *, exclude_pk: int | None = None) -> bool:
@@ -111,14 +114,11 @@ def company_create(
     if actor is not None and owner is None and not may_assign_owner(actor, None):
         owner = actor
     company = Company(industry=industry.strip(), street=street.strip(), city=city.strip(), region=region.strip(),
-                      postal_code=postal_code.strip(), owner=owner, team=team, tags=_tags_clean(tags))
+                      postal_code=postal_code.strip(), owner=owner, team=team, tags=tags_clean(tags))
     errors = _apply(company, {"name": name, "domain": domain, "size": size, "country": country,
                               "custom": custom or {}}, existing_custom={})
-    if actor is not None:
-        if owner is not None and not may_assign_owner(actor, owner):
-            errors.setdefault("owner", []).append("You may not assign records to this owner.")
-        if not may_assign_team(actor, team):
-            errors.setdefault("team", []).append("You may not assign records to this team.")
+    for key, messages in assignment_errors(actor, owner=owner, team=team, owner_changed=owner is not None).items():
+        errors.setdefault(key, []).extend(messages)
     if errors:
         raise ValidationError(errors)
     _save(company, actor)
@@ -159,7 +159,7 @@ def _apply(company: Company, changes: Mapping[str, Any], *, existing_custom: dic
                 for field_key, messages in exc.message_dict.items():
                     errors[f"custom.{field_key}"] = messages
         elif key == "tags":
-            company.tags = _tags_clean(value or [])
+            company.tags = tags_clean(value or [])
         elif key in ("owner", "team"):
             setattr(company, key, value)
         elif key in _TEXT_FIELDS:
@@ -179,16 +179,18 @@ def company_update(*, company: Company, actor: AbstractBaseUser | None, changes:
         raise PermissionDenied("You may not edit this company.")
     company = locked
     old_owner_id, old_team_id = company.owner_id, company.team_id
+    shown_on_contacts = {name: getattr(company, name) for name in CONTACT_TRAIT_FIELDS}
     errors = _apply(company, changes, existing_custom=company.custom)
-    if actor is not None:
-        if company.owner_id != old_owner_id and not may_assign_owner(actor, company.owner):
-            errors.setdefault("owner", []).append("You may not assign records to this owner.")
-        if company.team_id != old_team_id and not may_assign_team(actor, company.team):
-            errors.setdefault("team", []).append("You may not assign records to this team.")
+    for key, messages in assignment_errors(actor, owner=company.owner, team=company.team,
+                                           owner_changed=company.owner_id != old_owner_id,
+                                           team_changed=company.team_id != old_team_id).items():
+        errors.setdefault(key, []).extend(messages)
     if errors:
         raise ValidationError(errors)
     _save(company, actor)
     _outbox_company(company)
+    if any(getattr(company, name) != before for name, before in shown_on_contacts.items()):
+        contacts_outbox_refresh(contact_ids=company.contacts.values_list("pk", flat=True))
     return company
 
 
@@ -199,9 +201,11 @@ def company_delete(*, company: Company, actor: AbstractBaseUser | None) -> None:
     if not base.filter(pk=company.pk).exists():
         raise PermissionDenied("You may not delete this company.")
     company_id = company.pk
+    contact_ids = list(company.contacts.values_list("pk", flat=True))
     company._history_user = actor
     company.delete()
+    contacts_outbox_refresh(contact_ids=contact_ids)  # their profiles lose the company with it
     outbox_record(object_type="company", object_id=company_id, message={
-        "type": "track", "event": "CRM Company Deleted", "anonymousId": f"crm-company-{company_id}",
+        "type": "track", "event": "CRM Company Deleted", **company_account_sender(company_id),
         "properties": {"crmCompanyId": company_id, "groupId": f"crm-company-{company_id}"},
     })

@@ -19,11 +19,12 @@ from django.db.models import F, Func, Value
 from django.utils import timezone
 
 from crm.models import Company, Contact, ContactEmail, ContactPhone, LifecycleChange, Team
-from crm.selectors.assignment import can_create_records, may_assign_owner, may_assign_team
+from crm.selectors.assignment import can_create_records, may_assign_owner
 from crm.selectors.contacts import contacts_editable_by
 from crm.services.custom_fields import custom_values_clean
 from crm.services.outbox import outbox_record, outbox_record_many
 from crm.services.phones import phone_normalize
+from crm.services.records import FieldErrors, assignment_errors, tags_clean
 
 PhoneInput = str | tuple[str, str] | Mapping[str, str]
 
@@ -31,6 +32,8 @@ UPDATABLE_FIELDS = frozenset({
     "first_name", "last_name", "title", "company", "owner", "team", "lifecycle_stage", "lead_source", "tags",
     "custom", "emails", "phones",
 })
+TEXT_FIELDS = frozenset({"first_name", "last_name", "title", "lead_source"})
+RELATION_FIELDS = frozenset({"owner", "team", "company"})
 
 
 # --- outbox messages ----------------------------------------------------------------------------
@@ -125,27 +128,6 @@ def phones_clean(phones: Iterable[PhoneInput], *, region: str | None = None) -> 
     return result
 
 
-def _check_assignment(actor: AbstractBaseUser | None, *, owner, team, owner_changed: bool, team_changed: bool):
-    if actor is None:
-        return
-    errors: dict[str, list[str]] = {}
-    if owner_changed and not may_assign_owner(actor, owner):
-        errors["owner"] = ["You may not assign records to this owner."]
-    if team_changed and not may_assign_team(actor, team):
-        errors["team"] = ["You may not assign records to this team."]
-    if errors:
-        raise ValidationError(errors)
-
-
-def _tags_clean(tags: Iterable[str]) -> list[str]:
-    result: list[str] = []
-    for raw in tags:
-        tag = " ".join((raw or "").split()).lower()[:50]
-        if tag and tag not in result:
-            result.append(tag)
-    return result
-
-
 def _replace_emails(contact: Contact, emails: list[str]) -> None:
     ContactEmail.objects.filter(contact=contact).delete()
     ContactEmail.objects.bulk_create(
@@ -189,38 +171,28 @@ def contact_create(
         raise PermissionDenied("You may not create contacts.")
     if actor is not None and owner is None and not may_assign_owner(actor, None):
         owner = actor
-    errors: dict[str, list[str]] = {}
+    errors = FieldErrors()
     clean_emails: list[str] = []
     clean_phones: list[tuple[str, str]] = []
     clean_custom: dict[str, Any] = {}
-    for step in ("emails", "phones", "custom"):
-        try:
-            if step == "emails":
-                clean_emails = emails_clean(emails)
-            elif step == "phones":
-                clean_phones = phones_clean(phones, region=phone_region)
-            else:
-                clean_custom = custom_values_clean(object_type="contact", values=dict(custom or {}))
-        except ValidationError as exc:
-            for key, messages in exc.message_dict.items():
-                errors.setdefault(key if step != "custom" else f"custom.{key}", []).extend(messages)
+    with errors.collect():
+        clean_emails = emails_clean(emails)
+    with errors.collect():
+        clean_phones = phones_clean(phones, region=phone_region)
+    with errors.collect(prefix="custom."):
+        clean_custom = custom_values_clean(object_type="contact", values=dict(custom or {}))
     if lifecycle_stage not in Contact.Lifecycle.values:
-        errors["lifecycle_stage"] = [f"“{lifecycle_stage}” is not a lifecycle stage."]
+        errors.add("lifecycle_stage", f"“{lifecycle_stage}” is not a lifecycle stage.")
     if not (first_name.strip() or last_name.strip() or clean_emails):
-        errors.setdefault("first_name", []).append("Enter a name or an email address.")
-    try:
-        _check_assignment(actor, owner=owner, team=team, owner_changed=owner is not None,
-                          team_changed=team is not None)
-    except ValidationError as exc:
-        for key, messages in exc.message_dict.items():
-            errors.setdefault(key, []).extend(messages)
-    if errors:
-        raise ValidationError(errors)
+        errors.add("first_name", "Enter a name or an email address.")
+    errors.update(assignment_errors(actor, owner=owner, team=team, owner_changed=owner is not None,
+                                    team_changed=team is not None))
+    errors.raise_if_any()
 
     contact = Contact(
         first_name=first_name.strip(), last_name=last_name.strip(), title=title.strip(), company=company,
         owner=owner, team=team, lifecycle_stage=lifecycle_stage, lead_source=lead_source.strip(),
-        tags=_tags_clean(tags), custom=clean_custom,
+        tags=tags_clean(tags), custom=clean_custom,
         email=clean_emails[0] if clean_emails else "", phone=clean_phones[0][0] if clean_phones else "",
     )
     contact._history_user = actor
@@ -254,45 +226,39 @@ def contact_update(
     if locked is None:
         raise PermissionDenied("You may not edit this contact.")
     contact = locked
-    errors: dict[str, list[str]] = {}
+    errors = FieldErrors()
     old_stage, old_owner_id, old_team_id = contact.lifecycle_stage, contact.owner_id, contact.team_id
     new_emails = new_phones = None
-    for key, value in changes.items():
-        try:
-            if key == "emails":
-                new_emails = emails_clean(value or [])
-            elif key == "phones":
-                new_phones = phones_clean(value or [], region=phone_region)
-            elif key == "custom":
-                contact.custom = custom_values_clean(object_type="contact", values=dict(value or {}),
-                                                     existing=contact.custom)
-            elif key == "tags":
-                contact.tags = _tags_clean(value or [])
-            elif key == "lifecycle_stage":
-                if value not in Contact.Lifecycle.values:
-                    raise ValidationError({key: [f"“{value}” is not a lifecycle stage."]})
-                contact.lifecycle_stage = value
-            elif key in ("owner", "team", "company"):
-                setattr(contact, key, value)
-            else:
-                setattr(contact, key, (value or "").strip())
-        except ValidationError as exc:
-            prefix = "custom." if key == "custom" else ""
-            for field_key, messages in exc.message_dict.items():
-                errors.setdefault(f"{prefix}{field_key}", []).extend(messages)
-    try:
-        _check_assignment(actor, owner=contact.owner, team=contact.team,
-                          owner_changed=contact.owner_id != old_owner_id, team_changed=contact.team_id != old_team_id)
-    except ValidationError as exc:
-        for key, messages in exc.message_dict.items():
-            errors.setdefault(key, []).extend(messages)
+    if "emails" in changes:
+        with errors.collect():
+            new_emails = emails_clean(changes["emails"] or [])
+    if "phones" in changes:
+        with errors.collect():
+            new_phones = phones_clean(changes["phones"] or [], region=phone_region)
+    if "custom" in changes:
+        with errors.collect(prefix="custom."):
+            contact.custom = custom_values_clean(object_type="contact", values=dict(changes["custom"] or {}),
+                                                 existing=contact.custom)
+    if "tags" in changes:
+        contact.tags = tags_clean(changes["tags"] or [])
+    if "lifecycle_stage" in changes:
+        if changes["lifecycle_stage"] in Contact.Lifecycle.values:
+            contact.lifecycle_stage = changes["lifecycle_stage"]
+        else:
+            errors.add("lifecycle_stage", f"“{changes['lifecycle_stage']}” is not a lifecycle stage.")
+    for key in RELATION_FIELDS & changes.keys():
+        setattr(contact, key, changes[key])
+    for key in TEXT_FIELDS & changes.keys():
+        setattr(contact, key, (changes[key] or "").strip())
+    errors.update(assignment_errors(actor, owner=contact.owner, team=contact.team,
+                                    owner_changed=contact.owner_id != old_owner_id,
+                                    team_changed=contact.team_id != old_team_id))
     if new_emails is not None:
         if not (contact.first_name or contact.last_name or new_emails):
-            errors.setdefault("emails", []).append("A contact without a name needs an email address.")
+            errors.add("emails", "A contact without a name needs an email address.")
     elif not (contact.first_name or contact.last_name or contact.email):
-        errors.setdefault("first_name", []).append("Enter a name or an email address.")
-    if errors:
-        raise ValidationError(errors)
+        errors.add("first_name", "Enter a name or an email address.")
+    errors.raise_if_any()
 
     if new_emails is not None:
         _replace_emails(contact, new_emails)
@@ -338,6 +304,18 @@ def _bulk_finish(actor: AbstractBaseUser | None, ids: list[int]) -> int:
     return len(contacts)
 
 
+def contacts_outbox_refresh(*, contact_ids: Iterable[int], chunk_size: int = 2000) -> int:
+    """Record a fresh identify message for each of ``contact_ids`` (their traits carry their company's name,
+    domain and industry, so a company change must reach its contacts' profiles too). Caller holds the
+    transaction that made the change; a few queries per ``chunk_size`` contacts."""
+    ids = sorted(set(contact_ids))
+    for start in range(0, len(ids), chunk_size):
+        contacts = Contact.objects.filter(pk__in=ids[start:start + chunk_size]).select_related("company")
+        outbox_record_many(object_type="contact",
+                           items=[(c.pk, contact_identify_message(c)) for c in contacts.order_by("id")])
+    return len(ids)
+
+
 def _bulk_target(actor: AbstractBaseUser | None, contact_ids: Iterable[int]):
     base = Contact.objects.all() if actor is None else contacts_editable_by(actor)
     return base.filter(pk__in=list(contact_ids))
@@ -362,7 +340,7 @@ def contacts_bulk_tag(
     *, actor: AbstractBaseUser | None, contact_ids: Iterable[int], tag: str, remove: bool = False
 ) -> int:
     """Add (or remove) ``tag`` on those of ``contact_ids`` the actor may edit, in one UPDATE."""
-    clean = _tags_clean([tag])
+    clean = tags_clean([tag])
     if not clean:
         raise ValidationError({"tag": ["Enter a tag."]})
     tag = clean[0]

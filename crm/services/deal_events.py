@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from crm.models import Deal, Stage
+from crm.services.companies import company_account_sender
 from crm.services.outbox import outbox_record
 
 
@@ -13,7 +14,8 @@ def deal_event_record(*, deal: Deal, event: str, from_stage: Stage | None = None
     """Record ``event`` for ``deal`` in the outbox. Call inside the transaction that changed the deal.
 
     The identity is the deal's first contact (``crm-contact-<id>``, plus ``context.externalIds`` with
-    ``crm_contact_id``) when it has one, else the deal itself (``crm-deal-<id>``).
+    ``crm_contact_id``) when it has one, else its company's account (an account's own message: no person), else
+    the deal itself (``crm-deal-<id>``).
     """
     contact_id = deal.contacts.order_by("id").values_list("id", flat=True).first()
     properties: dict[str, Any] = {
@@ -43,6 +45,8 @@ def deal_event_record(*, deal: Deal, event: str, from_stage: Stage | None = None
         "properties": properties,
         "context": {"library": {"name": "crm"}},
     }
+    if not contact_id and deal.company_id:
+        message.update(company_account_sender(deal.company_id))
     if contact_id:
         message["context"]["externalIds"] = [
             {"id": str(contact_id), "type": "crm_contact_id", "collection": "users", "encoding": "none"},

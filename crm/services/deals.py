@@ -13,23 +13,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from crm.models import Deal, DealStageChange, Pipeline, Stage, Team
-from crm.selectors.assignment import may_assign_owner, may_assign_team
 from crm.selectors.deals import deals_editable_by, user_can_write_deals
 from crm.services.custom_fields import custom_values_clean
 from crm.services.deal_events import deal_event_record
+from crm.services.records import assignment_check
 
 # Relations are checked by the services themselves; full_clean would query each one again.
 FK_FIELDS = ["contacts", "pipeline", "stage", "owner", "team", "company", "created_by"]
 UPDATABLE_FIELDS = {"name", "amount", "currency", "probability", "expected_close_date", "owner", "team", "company",
                     "contacts", "custom", "pipeline", "stage", "lost_reason"}
-
-
-def assignment_check(*, user: AbstractBaseUser, owner: AbstractBaseUser | None, team: Team | None) -> None:
-    """Raise PermissionDenied unless ``user`` may give a record to ``owner``/``team`` (crm.selectors.assignment)."""
-    if not may_assign_owner(user, owner):
-        raise PermissionDenied("You may only assign deals to yourself or to members of teams you manage.")
-    if not may_assign_team(user, team):
-        raise PermissionDenied("You may only assign deals to your own teams.")
+PLAIN_FIELDS = frozenset({"name", "expected_close_date", "company"})  # taken as given (checked by full_clean)
 
 
 def _clean_money(amount: Any, currency: str) -> tuple[Decimal, str]:
@@ -112,7 +105,7 @@ def deal_create(
     if not (name or "").strip():
         raise ValidationError({"name": "A deal needs a name."})
     owner = owner if owner is not None else user
-    assignment_check(user=user, owner=owner, team=team)
+    assignment_check(user, owner=owner, team=team)
     stage = stage or _first_open_stage(pipeline)
     if stage.pipeline_id != pipeline.pk:
         raise ValidationError({"stage": "The stage belongs to another pipeline."})
@@ -187,7 +180,7 @@ def deal_update(*, user: AbstractBaseUser, deal: Deal, changes: dict[str, Any]) 
 
     ``probability`` set to a number overrides the stage default; set to None it goes back to the stage's default.
     A new ``stage`` (or ``pipeline`` + ``stage``) is a stage move and recorded as such. Owner/team changes follow
-    ``assignment_check``.
+    ``crm.services.records.assignment_check`` (``ValidationError`` keyed by owner/team).
     """
     unknown = set(changes) - UPDATABLE_FIELDS
     if unknown:
@@ -197,18 +190,14 @@ def deal_update(*, user: AbstractBaseUser, deal: Deal, changes: dict[str, Any]) 
     if "owner" in changes or "team" in changes:
         new_owner = changes.get("owner", locked.owner)
         new_team = changes.get("team", locked.team)
-        if (getattr(new_owner, "pk", None), getattr(new_team, "pk", None)) != (locked.owner_id, locked.team_id):
-            if getattr(new_owner, "pk", None) != locked.owner_id:
-                assignment_check(user=user, owner=new_owner, team=None)
-            if getattr(new_team, "pk", None) != locked.team_id:
-                assignment_check(user=user, owner=user, team=new_team)
+        assignment_check(user, owner=new_owner, team=new_team,
+                         owner_changed=getattr(new_owner, "pk", None) != locked.owner_id,
+                         team_changed=getattr(new_team, "pk", None) != locked.team_id)
         locked.owner, locked.team = new_owner, new_team
-    for name in ("name", "expected_close_date", "company", "custom"):
-        if name in changes:
-            value = changes[name]
-            if name == "custom":
-                value = custom_values_clean(object_type="deal", values=value or {}, existing=locked.custom)
-            setattr(locked, name, value)
+    for name in PLAIN_FIELDS & changes.keys():
+        setattr(locked, name, changes[name])
+    if "custom" in changes:
+        locked.custom = custom_values_clean(object_type="deal", values=changes["custom"] or {}, existing=locked.custom)
     if "name" in changes and not (locked.name or "").strip():
         raise ValidationError({"name": "A deal needs a name."})
     if "amount" in changes or "currency" in changes:

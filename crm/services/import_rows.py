@@ -43,6 +43,7 @@ from crm.services.contacts import contact_identify_message
 from crm.services.custom_fields import custom_values_clean
 from crm.services.outbox import outbox_record_many
 from crm.services.phones import phone_normalize
+from crm.services.records import tags_clean
 
 CONTACT_FIELDS: dict[str, str] = {
     "email": "Email (the upsert key)",
@@ -89,12 +90,7 @@ class RowPlan:
 
 
 def _tags(text: str) -> list[str]:
-    result: list[str] = []
-    for raw in _SPLIT.split(text):
-        tag = " ".join(raw.split()).lower()[:50]
-        if tag and tag not in result:
-            result.append(tag)
-    return result
+    return tags_clean(_SPLIT.split(text))
 
 
 def _max_len(model, name: str, value: str, label: str, errors: list[str]) -> str:

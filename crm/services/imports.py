@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, DataError, IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -238,8 +238,10 @@ def _run_chunk(job: ImportJob, rows: list[tuple[int, list[str]]], owner_cache: d
                     with transaction.atomic():
                         plans.extend(_plan_and_write(job, [row], owner_cache))
                 except DatabaseError as exc:
-                    plans.append(RowPlan(row_number=row[0], cells=row[1],
-                                         errors=[f"Could not be saved: {str(exc).splitlines()[0]}"]))
+                    # The database's own text names tables, constraints and other rows' values: it goes to the
+                    # log, the person importing gets what they can act on.
+                    logger.warning("Import %s: row %s could not be saved", job.pk, row[0], exc_info=True)
+                    plans.append(RowPlan(row_number=row[0], cells=row[1], errors=[_row_failure_text(exc)]))
         result = ImportChunkResult(
             created=sum(p.action == "create" for p in plans), updated=sum(p.action == "update" for p in plans),
             failed=sum(p.action == "error" for p in plans))
@@ -252,12 +254,25 @@ def _run_chunk(job: ImportJob, rows: list[tuple[int, list[str]]], owner_cache: d
     return result
 
 
+def _row_failure_text(exc: DatabaseError) -> str:
+    if isinstance(exc, IntegrityError):
+        return ("Could not be saved: it clashes with a record saved at the same time (the same email or domain, "
+                "say). Import the file again to retry this row.")
+    if isinstance(exc, DataError):
+        return "Could not be saved: a value does not fit its field (too long or out of range)."
+    return "Could not be saved because of a database error; an administrator can find the details in the log."
+
+
 def _plan_and_write(job: ImportJob, rows, owner_cache) -> list[RowPlan]:
     planner = rows_planner(job.object_type)(actor=job.created_by, mapping=job.mapping,
                                             phone_region=job.phone_region, owner_cache=owner_cache)
     plans = planner.plan(rows, lock=True)
     planner.write()
     return plans
+
+
+IMPORT_STOPPED_TEXT = ("The import stopped because of an unexpected error. The rows counted as done are saved; an "
+                       "administrator can find the details in the server log (import #%(job)s).")
 
 
 def import_job_run(*, job_id: int, time_budget: float = 120.0) -> bool:
@@ -287,10 +302,10 @@ def import_job_run(*, job_id: int, time_budget: float = 120.0) -> bool:
                     return True
         if chunk and _run_chunk(job, chunk, owner_cache) is None:
             return False
-    except Exception as exc:
+    except Exception:
         logger.exception("Import %s failed", job.pk)
         ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.FAILED, finished_at=timezone.now(),
-                                                   failure=f"The import stopped: {exc}"[:2000])
+                                                   failure=IMPORT_STOPPED_TEXT % {"job": job.pk})
         return False
     # Rows counted at upload but not found now (the file changed): close the gap so progress reads 100%.
     finished = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING).update(

@@ -19,16 +19,16 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from crm.models import Company, CompanyMerge, Contact, ContactEmail, ContactMerge, ContactPhone, LifecycleChange
-from crm.selectors.assignment import may_assign_owner, may_assign_team
 from crm.selectors.companies import companies_editable_by
 from crm.selectors.contacts import contacts_editable_by
-from crm.services.companies import company_group_message
-from crm.services.contacts import contact_identify_message
+from crm.services.companies import company_account_sender, company_group_message
+from crm.services.contacts import contact_identify_message, contacts_outbox_refresh
 from crm.services.duplicates import duplicates_forget
 from crm.services.outbox import outbox_record
+from crm.services.records import assignment_check
 
 CONTACT_MERGE_FIELDS = ("first_name", "last_name", "title", "company", "owner", "team", "lifecycle_stage",
                         "lead_source", "email", "phone")
@@ -141,16 +141,45 @@ def _choose(field_choices: dict[str, str], allowed: set[str]) -> dict[str, str]:
     return field_choices
 
 
-def _check_assignment(actor, record, *, old_owner_id, old_team_id) -> None:
-    if actor is None:
-        return
-    errors = {}
-    if record.owner_id != old_owner_id and not may_assign_owner(actor, record.owner):
-        errors["owner"] = ["You may not assign records to this owner."]
-    if record.team_id != old_team_id and not may_assign_team(actor, record.team):
-        errors["team"] = ["You may not assign records to this team."]
-    if errors:
-        raise ValidationError(errors)
+def _lock_pair(editable: QuerySet, survivor: models.Model, other: models.Model, *, denied: str, **lock: Any):
+    """Both records row-locked in id order (a fixed order: two merges of the same pair cannot deadlock), fresh
+    from the database. Raises ``PermissionDenied(denied)`` unless ``editable`` holds both."""
+    locked = {r.pk: r for r in editable.select_for_update(**lock).filter(pk__in=[survivor.pk, other.pk])
+              .order_by("pk")}
+    if len(locked) != 2:
+        raise PermissionDenied(denied)
+    return locked[survivor.pk], locked[other.pk]
+
+
+def fields_merge(survivor: models.Model, other: models.Model, *, names: tuple[str, ...],
+                 field_choices: dict[str, str], actor: AbstractBaseUser | None) -> dict[str, str]:
+    """Give ``survivor`` the merged values of both records, in memory; returns the validated choices.
+
+    ``field_choices`` maps a field of ``names`` or ``custom.<key>`` to ``"survivor"`` or ``"other"``; unnamed
+    fields keep the survivor's value, or take the other's where the survivor's is empty. Custom values are united
+    (a chosen ``other`` key the other lacks is dropped) and so are tags. Raises ``ValidationError`` for a bad
+    choice or an owner/team the actor may not assign.
+    """
+    custom_keys = {*survivor.custom, *other.custom}
+    choices = _choose(dict(field_choices or {}), set(names) | {f"custom.{k}" for k in custom_keys})
+    old_owner_id, old_team_id = survivor.owner_id, survivor.team_id
+    for name in names:
+        attname = survivor._meta.get_field(name).attname
+        mine, theirs = getattr(survivor, attname), getattr(other, attname)
+        if choices.get(name) == "other" or (name not in choices and mine in (None, "") and theirs not in (None, "")):
+            setattr(survivor, attname, theirs)
+    custom = dict(other.custom) | dict(survivor.custom)
+    for key in custom_keys:
+        if choices.get(f"custom.{key}") == "other":
+            if key in other.custom:
+                custom[key] = other.custom[key]
+            else:
+                custom.pop(key, None)
+    survivor.custom = custom
+    survivor.tags = list(dict.fromkeys([*survivor.tags, *other.tags]))
+    assignment_check(actor, owner=survivor.owner, team=survivor.team,
+                     owner_changed=survivor.owner_id != old_owner_id, team_changed=survivor.team_id != old_team_id)
+    return choices
 
 
 def _merge_message(survivor: Contact, other_id: int, choices: dict[str, str]) -> list[dict[str, Any]]:
@@ -182,32 +211,11 @@ def contact_merge(*, survivor: Contact, other: Contact, field_choices: dict[str,
     """
     if survivor.pk == other.pk:
         raise ValidationError({"other": ["A contact cannot be merged with itself."]})
-    base = Contact.objects.all() if actor is None else contacts_editable_by(actor)
-    locked = {c.pk: c for c in base.select_for_update(of=("self",)).filter(pk__in=[survivor.pk, other.pk])
-              .order_by("pk")}
-    if len(locked) != 2:
-        raise PermissionDenied("You may not edit both contacts.")
-    survivor, other = locked[survivor.pk], locked[other.pk]
-    custom_keys = {f"custom.{k}" for k in {*survivor.custom, *other.custom}}
-    choices = _choose(dict(field_choices or {}), set(CONTACT_MERGE_FIELDS) | custom_keys)
+    survivor, other = _lock_pair(Contact.objects.all() if actor is None else contacts_editable_by(actor),
+                                 survivor, other, denied="You may not edit both contacts.", of=("self",))
     other_snapshot = _snapshot(other)
-    old_stage, old_owner_id, old_team_id = survivor.lifecycle_stage, survivor.owner_id, survivor.team_id
-
-    for name in CONTACT_MERGE_FIELDS:
-        attname = Contact._meta.get_field(name).attname
-        mine, theirs = getattr(survivor, attname), getattr(other, attname)
-        if choices.get(name) == "other" or (name not in choices and mine in (None, "") and theirs not in (None, "")):
-            setattr(survivor, attname, theirs)
-    custom = dict(other.custom) | dict(survivor.custom)
-    for key in {*survivor.custom, *other.custom}:
-        if choices.get(f"custom.{key}") == "other":
-            if key in other.custom:
-                custom[key] = other.custom[key]
-            else:
-                custom.pop(key, None)
-    survivor.custom = custom
-    survivor.tags = list(dict.fromkeys([*survivor.tags, *other.tags]))
-    _check_assignment(actor, survivor, old_owner_id=old_owner_id, old_team_id=old_team_id)
+    old_stage = survivor.lifecycle_stage
+    choices = fields_merge(survivor, other, names=CONTACT_MERGE_FIELDS, field_choices=field_choices, actor=actor)
 
     # Emails and phones: the other's become secondary rows of the survivor (duplicates dropped).
     ContactEmail.objects.filter(contact=other).update(is_primary=False)
@@ -250,30 +258,10 @@ def company_merge(*, survivor: Company, other: Company, field_choices: dict[str,
     other company is taken over only after the other is deleted."""
     if survivor.pk == other.pk:
         raise ValidationError({"other": ["A company cannot be merged with itself."]})
-    base = Company.objects.all() if actor is None else companies_editable_by(actor)
-    locked = {c.pk: c for c in base.select_for_update().filter(pk__in=[survivor.pk, other.pk]).order_by("pk")}
-    if len(locked) != 2:
-        raise PermissionDenied("You may not edit both companies.")
-    survivor, other = locked[survivor.pk], locked[other.pk]
-    custom_keys = {f"custom.{k}" for k in {*survivor.custom, *other.custom}}
-    choices = _choose(dict(field_choices or {}), set(COMPANY_MERGE_FIELDS) | custom_keys)
+    survivor, other = _lock_pair(Company.objects.all() if actor is None else companies_editable_by(actor),
+                                 survivor, other, denied="You may not edit both companies.")
     other_snapshot = _snapshot(other)
-    old_owner_id, old_team_id = survivor.owner_id, survivor.team_id
-    for name in COMPANY_MERGE_FIELDS:
-        attname = Company._meta.get_field(name).attname
-        mine, theirs = getattr(survivor, attname), getattr(other, attname)
-        if choices.get(name) == "other" or (name not in choices and mine in (None, "") and theirs not in (None, "")):
-            setattr(survivor, attname, theirs)
-    custom = dict(other.custom) | dict(survivor.custom)
-    for key in {*survivor.custom, *other.custom}:
-        if choices.get(f"custom.{key}") == "other":
-            if key in other.custom:
-                custom[key] = other.custom[key]
-            else:
-                custom.pop(key, None)
-    survivor.custom = custom
-    survivor.tags = list(dict.fromkeys([*survivor.tags, *other.tags]))
-    _check_assignment(actor, survivor, old_owner_id=old_owner_id, old_team_id=old_team_id)
+    choices = fields_merge(survivor, other, names=COMPANY_MERGE_FIELDS, field_choices=field_choices, actor=actor)
     moved = relations_repoint(model=Company, other_pk=other.pk, survivor_pk=survivor.pk)
     other_id = other.pk
     other._history_user = actor
@@ -289,8 +277,11 @@ def company_merge(*, survivor: Company, other: Company, field_choices: dict[str,
     message["traits"] = {**message["traits"], "mergedCrmCompanyId": other_id}
     outbox_record(object_type="company", object_id=survivor.pk, message=message)
     outbox_record(object_type="company", object_id=survivor.pk, message={
-        "type": "track", "event": "CRM Companies Merged", "anonymousId": f"crm-company-{survivor.pk}",
+        "type": "track", "event": "CRM Companies Merged", **company_account_sender(survivor.pk),
         "properties": {"crmCompanyId": survivor.pk, "mergedCrmCompanyId": other_id,
                        "groupId": f"crm-company-{survivor.pk}", "fieldChoices": choices},
     })
+    # The contacts' traits carry their company: the moved ones name the other company, and the survivor's own
+    # may now show a merged name, domain or industry.
+    contacts_outbox_refresh(contact_ids=survivor.contacts.values_list("pk", flat=True))
     return record

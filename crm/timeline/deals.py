@@ -6,6 +6,7 @@ from crm.extensions import TimelineEntry, register_contact_panel, register_timel
 from crm.models import Activity, DealStageChange
 from crm.selectors.activities import activities_for
 from crm.selectors.deals import deals_visible_to, user_can_write_deals
+from crm.selectors.visibility import scope, visible_q
 
 
 def _actor(user) -> str:
@@ -38,12 +39,13 @@ def activities_timeline(subject, *, user, limit: int = 50) -> list[TimelineEntry
 
 
 def stage_changes_timeline(subject, *, user, limit: int = 50) -> list[TimelineEntry]:
-    """Stage changes of a deal, or of the deals of a contact or company."""
+    """Stage changes of a deal, or of those deals of a contact or company that ``user`` may see (seeing a contact
+    says nothing about its deals: they may belong to another team)."""
     name = subject._meta.model_name
     if subject.pk is None or name not in {"deal", "contact", "company"}:
         return []
     lookup = {"deal": {"deal": subject}, "contact": {"deal__contacts": subject}, "company": {"deal__company": subject}}
-    changes = (DealStageChange.objects.filter(**lookup[name])
+    changes = (scope(DealStageChange.objects.filter(**lookup[name]), visible_q(user, prefix="deal__"))
                .select_related("deal", "from_stage", "to_stage", "changed_by").order_by("-changed_at", "-id")[:limit])
     entries = []
     for change in changes:

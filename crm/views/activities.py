@@ -41,7 +41,8 @@ def activity_log_view(request):
     """
     source = request.POST if request.method == "POST" else request.GET
     target = {name: source.get(name) for name in ("contact", "company", "deal") if source.get(name, "").isdigit()}
-    form = ActivityForm(request.POST or None, initial={**target, "kind": request.GET.get("kind", "note")})
+    form = ActivityForm(request.POST or None, initial={**target, "kind": request.GET.get("kind", "note")},
+                        user=request.user)
     logged = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -64,7 +65,7 @@ def activity_log_view(request):
         messages.success(request, f"{logged.get_kind_display()} logged.")
         return redirect(safe_next(request, "/crm/"))
     if logged is not None:
-        form = ActivityForm(initial={**target, "kind": logged.kind})
+        form = ActivityForm(initial={**target, "kind": logged.kind}, user=request.user)
     response = render(request, "crm/activities/_log_form.html",
                       {"activity_form": form, "log_target": target, "logged": logged,
                        "next": safe_next(request, request.path)})

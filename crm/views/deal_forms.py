@@ -6,7 +6,7 @@ from django import forms
 from django.contrib.auth.models import AbstractBaseUser
 
 from crm.models import Activity, Deal, Pipeline, Stage
-from crm.selectors.assignment import assignable_owners, assignable_teams
+from crm.selectors.assignment import assignable_owners, assignable_teams, owner_choices
 from crm.selectors.companies import companies_visible_to
 from crm.selectors.contacts import contacts_visible_to
 from crm.selectors.deals import deal_owners
@@ -128,12 +128,10 @@ class ActivityForm(forms.Form):
     KIND_ONLY = {"call_outcome": "call", "call_duration_minutes": "call", "meeting_start": "meeting",
                  "meeting_end": "meeting", "due_at": "task", "assignee": "task", "reminder_at": "task"}
 
-    def __init__(self, *args, **kwargs):
-        from django.contrib.auth import get_user_model
-
+    def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].queryset = get_user_model().objects.filter(is_active=True).order_by(
-            "first_name", "username")
+        # Whom ``user`` may give a task to (the service checks the same: crm.services.activities.assignee_check).
+        self.fields["assignee"].queryset = owner_choices(user, current_id=user.pk)
         self.fields["assignee"].label_from_instance = _user_label
 
     def clean(self):

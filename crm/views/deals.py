@@ -15,6 +15,7 @@ from crm.extensions import timeline_for
 from crm.selectors.deals import (
     DealFilters,
     deal_is_editable,
+    deal_links_visible,
     deal_list,
     deals_visible_to,
     pipeline_default,
@@ -107,7 +108,7 @@ def deal_create_view(request):
 def _detail_context(request, deal, **extra):
     return {
         "deal": deal, "can_edit": deal_is_editable(request.user, deal),
-        "contacts": list(deal.contacts.all()),
+        **deal_links_visible(request.user, deal),
         "stage_form": StageChangeForm(deal=deal, initial={"stage": deal.stage_id}),
         "stages": list(deal.pipeline.stages.order_by("order")), "lost_form": LostForm(),
         **extra,
@@ -120,7 +121,7 @@ def deal_detail_view(request, pk: int):
                                                                             "company", "created_by"), pk=pk)
     ctx = _detail_context(request, deal)
     ctx["timeline"] = timeline_for(deal, user=request.user, limit=100)
-    ctx["activity_form"] = ActivityForm(initial={"deal": deal.pk})
+    ctx["activity_form"] = ActivityForm(initial={"deal": deal.pk}, user=request.user)
     ctx["log_target"] = {"deal": deal.pk}
     return render(request, "crm/deals/detail.html", ctx)
 
@@ -156,7 +157,7 @@ def deal_edit_view(request, pk: int):
                 deal = deals_visible_to(request.user).select_related("pipeline", "stage", "owner", "team",
                                                                       "company").get(pk=deal.pk)
                 return render(request, "crm/deals/_fields.html", {"deal": deal, "can_edit": True,
-                                                                   "contacts": list(deal.contacts.all())})
+                                                                   **deal_links_visible(request.user, deal)})
             messages.success(request, "Deal saved.")
             return redirect("deal-detail", pk=deal.pk)
     template = "crm/deals/_edit_form.html" if request.htmx else "crm/deals/form.html"
@@ -168,7 +169,7 @@ def deal_fields_view(request, pk: int):
     deal = get_object_or_404(deals_visible_to(request.user).select_related("pipeline", "stage", "owner", "team",
                                                                             "company"), pk=pk)
     return render(request, "crm/deals/_fields.html", {"deal": deal, "can_edit": deal_is_editable(request.user, deal),
-                                                       "contacts": list(deal.contacts.all())})
+                                                       **deal_links_visible(request.user, deal)})
 
 
 def _closing_action(request, pk: int, action) -> object:

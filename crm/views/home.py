@@ -1,6 +1,7 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
+from crm.selectors.landing import crm_landing
 from crm.selectors.users import teams_of, user_role_names
 
 
@@ -15,9 +16,4 @@ def dashboard(request):
 
 @login_required
 def crm_index(request):
-    return render(request, "crm/index.html")
-
-
-@login_required
-def support_index(request):
-    return render(request, "crm/support_index.html")
+    return render(request, "crm/index.html", {"landing": crm_landing(user=request.user)})

@@ -91,8 +91,9 @@ def deal_size_and_cycle(*, user: AbstractBaseUser, filters: ReportFilters) -> pd
     per_month = (df.groupby("month").agg(**aggregations).reindex(month_index(filters.start, filters.end))
                  .rename_axis("month").reset_index())
     per_month["month"] = per_month["month"].dt.strftime("%Y-%m")
-    overall = df.agg(**{k: (c, f) for k, (c, f) in aggregations.items()})
-    total = pd.DataFrame([{"month": "All", **{k: overall.loc[k, c] for k, (c, _f) in aggregations.items()}}])
+    # Column by column: DataFrame.agg with named aggregations fails on a period without won deals (no rows).
+    overall = {k: len(df) if f == "size" else df[c].agg(f) for k, (c, f) in aggregations.items()}
+    total = pd.DataFrame([{"month": "All", **overall}])
     out = pd.concat([per_month, total], ignore_index=True)
     out["won"] = out["won"].fillna(0).astype(int)
     for column in ("avg_amount", "median_amount"):

@@ -61,6 +61,7 @@ def fuzz_source(db):
                                  write_key_prefix=KEY[:6], allowed_origins=["*"])
 
 
+@pytest.mark.slow  # 300 requests against the database
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                    HealthCheck.too_slow])
 @given(path=st.sampled_from(PATHS), body=bodies, extra=headers, content_type=content_types,

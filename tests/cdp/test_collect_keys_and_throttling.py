@@ -68,7 +68,7 @@ def test_keys_are_stored_hashed_and_recognisable_by_prefix():
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_hashes_existing_keys_and_they_keep_working():
     executor = MigrationExecutor(connection)
-    before, after = [("cdp", "0011_raw_event_name_index")], executor.loader.graph.leaf_nodes()
+    before, after = [("cdp", "0012_company_profiles_removed")], executor.loader.graph.leaf_nodes()
     executor.migrate(before)
     old = executor.loader.project_state(before[0]).apps.get_model("cdp", "Source")
     old.objects.create(name="Legacy", kind="server", write_key="legacy-key-1234567890", enabled=True,

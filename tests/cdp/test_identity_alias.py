@@ -10,8 +10,9 @@ import segment.analytics.request as segment_request
 from segment.analytics import Client as SegmentClient
 
 from cdp.models import Identifier, Profile, RawEvent
-from tests.cdp.collect_support import make_source, post
-from tests.cdp.identity_support import event_profile, ingest, msg, profile_of, source
+from tests.cdp.collect_support import post
+from tests.cdp.factories import ProfileFactory, SourceFactory
+from tests.cdp.identity_support import event_profile, ingest, msg, profile_of
 
 
 def identifiers_of(profile: Profile) -> set[tuple[str, str]]:
@@ -24,7 +25,7 @@ def live_profiles() -> int:
 
 @pytest.mark.django_db
 def test_server_side_alias_joins_the_anonymous_history_to_the_user():
-    src = source()
+    src = SourceFactory()
     pages = [msg("page", minute=i, anonymousId="anon-7") for i in range(3)]
     ingest(src, pages)
     ingest(src, [msg("identify", minute=5, userId="u7", traits={"email": "u7@example.com"})])
@@ -38,7 +39,7 @@ def test_server_side_alias_joins_the_anonymous_history_to_the_user():
 
 @pytest.mark.django_db
 def test_server_side_alias_in_the_same_batch_as_the_anonymous_events():
-    src = source()
+    src = SourceFactory()
     page = msg("page", minute=0, anonymousId="anon-8")
     ingest(src, [msg("alias", minute=2, userId="u8", previousId="anon-8"), page,
                  msg("identify", minute=1, userId="u8")])
@@ -50,7 +51,7 @@ def test_server_side_alias_in_the_same_batch_as_the_anonymous_events():
 @pytest.mark.django_db
 def test_browser_alias_joins_the_previous_user_id():
     """analytics.js: previousId is the old user id, the browser's anonymous id travels in its own field."""
-    src = source(kind="website")
+    src = SourceFactory(kind="website")
     ingest(src, [msg("identify", minute=0, anonymousId="dev-1", userId="old-login", traits={"name": "Ann"})])
     ingest(src, [msg("alias", minute=1, anonymousId="dev-1", userId="new-login", previousId="old-login")])
     person = profile_of("user_id", "new-login")
@@ -62,19 +63,16 @@ def test_browser_alias_joins_the_previous_user_id():
 
 @pytest.mark.django_db
 def test_previous_id_known_as_both_prefers_the_anonymous_id():
-    src = source()
-    ingest(src, [msg("page", minute=0, anonymousId="x-1")])
-    ingest(src, [msg("identify", minute=1, userId="x-1")])
-    anonymous, user = profile_of("anonymous_id", "x-1"), profile_of("user_id", "x-1")
-    assert anonymous.pk != user.pk
-    ingest(src, [msg("alias", minute=2, userId="someone", previousId="x-1")])
+    anonymous = ProfileFactory(identifiers=[("anonymous_id", "x-1")])
+    user = ProfileFactory(identifiers=[("user_id", "x-1")])
+    ingest(SourceFactory(), [msg("alias", minute=2, userId="someone", previousId="x-1")])
     assert profile_of("user_id", "someone").pk == profile_of("anonymous_id", "x-1").pk == anonymous.pk
     assert profile_of("user_id", "x-1").pk == user.pk  # not joined: previousId was the anonymous id
 
 
 @pytest.mark.django_db
 def test_unknown_previous_id_is_a_user_id():
-    src = source()
+    src = SourceFactory()
     ingest(src, [msg("alias", minute=0, userId="fresh", previousId="legacy-42")])
     person = profile_of("user_id", "fresh")
     assert identifiers_of(person) == {("user_id", "fresh"), ("user_id", "legacy-42")}
@@ -83,7 +81,7 @@ def test_unknown_previous_id_is_a_user_id():
 @pytest.mark.django_db
 def test_analytics_js_alias_body_from_the_browser(client, django_capture_on_commit_callbacks):
     """The body analytics.js posts from a browser (text/plain, writeKey in the body, sentAt, its context)."""
-    src = make_source(kind="website")
+    src = SourceFactory(kind="website")
     context = {"library": {"name": "analytics.js", "version": "next-1.81.0"},
                "page": {"path": "/pricing", "url": "https://shop.example/pricing"}, "userAgent": "Mozilla/5.0"}
     page = {"type": "page", "anonymousId": "ajs-anon-1", "properties": {"path": "/pricing"}, "context": context,
@@ -113,7 +111,7 @@ def _close_sdk_connections():
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("one_batch", [False, True], ids=["request-each", "one-batch"])
 def test_segment_python_sdk_server_side_alias(live_server, _close_sdk_connections, one_batch):
-    src = make_source()
+    src = SourceFactory()
     errors = []
     client = SegmentClient(src.write_key, host=live_server.url, max_retries=1, sync_mode=not one_batch,
                            on_error=lambda e, batch: errors.append(e))
@@ -136,7 +134,7 @@ def test_segment_python_sdk_server_side_alias(live_server, _close_sdk_connection
 
 @pytest.mark.django_db(transaction=True)
 def test_rudder_python_sdk_server_side_alias(live_server, _close_sdk_connections):
-    src = make_source()
+    src = SourceFactory()
     errors = []
     rudder_analytics.write_key = src.write_key
     rudder_analytics.dataPlaneUrl = live_server.url

@@ -11,6 +11,7 @@ from django.core.management import call_command
 from cdp.extensions import _segment_providers, register_profile_segment_provider
 from cdp.models import ReadToken
 from cdp.services.read_tokens import read_token_create, read_token_revoke
+from tests.cdp.factories import ProfileFactory, ReadTokenFactory
 from tests.cdp.identity_support import ingest, msg, source
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +27,7 @@ def person():
 
 @pytest.fixture
 def token():
-    return read_token_create(name="website")[1]
+    return ReadTokenFactory(name="website").raw
 
 
 def _get(client, path, token=None, **headers):
@@ -107,3 +108,12 @@ def test_createreadtoken_prints_the_token_last(client, person):
     raw = out.getvalue().strip().splitlines()[-1]
     assert ReadToken.objects.get(name="mobile app").token_hash != raw
     assert _get(client, "/v1/profiles/user_id:42/traits", raw).status_code == 200
+
+
+def test_an_external_id_finds_its_profile(client, token):
+    person = ProfileFactory(identifiers=[("user_id", "7"), ("stripe_customer", "cus_9")], traits={"plan": "team"})
+    ProfileFactory()  # someone else
+    body = _get(client, "/v1/profiles/stripe_customer:cus_9/traits", token).json()
+    assert (body["profile_id"], body["traits"]) == (person.pk, {"plan": "team"})
+    identifiers = _get(client, "/v1/profiles/user_id:7/identifiers", token).json()["identifiers"]
+    assert {(i["type"], i["value"]) for i in identifiers} == {("user_id", "7"), ("stripe_customer", "cus_9")}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -53,7 +54,7 @@ def test_users_without_a_role_are_refused(client, website):
 def test_sales_and_support_read_without_keys_or_payloads(client, website, role):
     client.force_login(UserFactory(username=f"reader-{role}", role=role))
     listing = client.get(reverse("cdp:index")).content.decode()
-    assert "Shop website" in listing and 'data-testid="volume-chart"' in listing
+    assert "Shop website" in listing and 'data-testid="volume-totals"' in listing
     assert website.key_hint not in listing and "New source" not in listing
     detail = client.get(reverse("cdp:source-detail", args=[website.pk]))
     assert detail.status_code == 200
@@ -100,7 +101,20 @@ def test_list_shows_kind_status_masked_key_and_chart(marketing_client, website, 
     assert website.write_key not in body
     assert 'data-accepted="2" data-rejected="1"' in body
     assert "Website" in body and "Disabled" in body
-    assert 'class="bar-rejected"' in body and 'class="bar-accepted"' in body
+
+
+def test_detail_chart_has_axis_titles_and_its_numbers_in_a_table(marketing_client, website):
+    events_ingest(source=website, messages=[track(1), track(2), {"type": "track", "userId": "x"}])
+    body = marketing_client.get(reverse("cdp:source-detail", args=[website.pk])).content.decode()
+    start = body.index('<script type="application/json" id="chart-')
+    figure = json.loads(body[start:].split(">", 1)[1].split("</script>", 1)[0])
+    assert figure["layout"]["xaxis"]["title"]["text"] == "Hour (UTC)"
+    assert figure["layout"]["yaxis"]["title"]["text"] == "Events"
+    assert [t["name"] for t in figure["data"]] == ["Accepted", "Rejected"]
+    assert len(figure["data"][0]["x"]) == 24 and figure["data"][0]["y"][-1] == 2 and figure["data"][1]["y"][-1] == 1
+    assert "<th scope=\"col\">Hour (UTC)</th><th scope=\"col\">Accepted</th><th scope=\"col\">Rejected</th>" in body
+    assert body.count("<tr><td>") >= 24
+    assert 'data-accepted="2" data-rejected="1"' in body
 
 
 def test_empty_list(marketing_client):

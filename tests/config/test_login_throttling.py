@@ -102,3 +102,18 @@ def test_behind_a_trusted_proxy_the_forwarded_address_is_what_gets_locked(sales_
                    HTTP_X_FORWARDED_FOR="203.0.113.5").status_code == 429
     assert attempt(Client(**proxy), url, sales_user.username, DEFAULT_PASSWORD,
                    HTTP_X_FORWARDED_FOR="203.0.113.6").status_code == 302
+
+
+def test_many_usernames_from_one_address_lock_the_address_out(sales_user, settings):
+    """Password spraying: one password tried on many accounts from one address."""
+    settings.LOGIN_ADDRESS_FAILURE_LIMIT = 6
+    url = reverse("login")
+    for n in range(6):
+        response = attempt(Client(), url, f"someone-{n}")
+        assert response.status_code == 200
+    locked = attempt(Client(), url, sales_user.username, DEFAULT_PASSWORD)
+    assert locked.status_code == 429 and "Too many failed log-in attempts" in locked.content.decode()
+    assert locked["Retry-After"] == str(15 * 60)
+    assert attempt(Client(), reverse("admin:login"), sales_user.username, DEFAULT_PASSWORD).status_code == 429
+    # another address is not concerned
+    assert attempt(Client(REMOTE_ADDR="198.51.100.7"), url, sales_user.username, DEFAULT_PASSWORD).status_code == 302

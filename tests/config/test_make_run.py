@@ -76,6 +76,74 @@ def log_in(port: int, username: str, password: str) -> str:
         return response.read().decode()
 
 
+# Commands the README shows, as it writes them. Each one found there must be one this test knows how to run.
+README = BASE_DIR / "README.md"
+README_SNIPPET = re.compile(r"`([^`\n]+)`|^    (\S.*)$", re.MULTILINE)  # inline code, indented code lines
+KNOWN_COMMANDS = {"createsource", "createreadtoken", "backfill_events", "seed_demo", "check", "curl"}
+
+
+def readme_commands() -> dict[str, str]:
+    """name → the README's command, for every manage.py and curl command it shows (continued lines joined)."""
+    text = re.sub(r"\\\n\s*", " ", README.read_text())
+    found = {}
+    for match in README_SNIPPET.finditer(text):
+        command = (match.group(1) or match.group(2)).strip()
+        if command.startswith("curl "):
+            found.setdefault("curl", command)
+        elif "manage.py " in command and not command.endswith("..."):
+            found.setdefault(command.split("manage.py ")[1].split()[0], command)
+    return found
+
+
+def second_terminal(command: str, var_dir: Path) -> str:
+    """Run ``command`` in a shell from the checkout, as a person would type it in a second terminal (only VAR_DIR
+    is set: the test's make run keeps its data in a temporary folder)."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in {"DATABASE_URL", "REDIS_URL", "XDG_RUNTIME_DIR", "DJANGO_SETTINGS_MODULE",
+                        "CELERY_TASK_ALWAYS_EAGER", "SECRET_KEY", "DEBUG"}}
+    env["VAR_DIR"] = str(var_dir)
+    result = subprocess.run(["bash", "-c", command], cwd=BASE_DIR, env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, f"{command}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    return result.stdout
+
+
+def check_readme_commands(port: int, var_dir: Path, tmp_path: Path) -> None:
+    """Beside the running make run, every README command works as written, on the same database and Redis:
+    the event curl sends is resolved by make run's worker into a profile that the read token finds."""
+    commands = readme_commands()
+    assert set(commands) == KNOWN_COMMANDS, "a README command this test does not run (or one it lost)"
+    server = f"http://127.0.0.1:{port}"
+
+    def run(name: str, **placeholders: str) -> str:
+        command = commands[name]
+        for placeholder, value in placeholders.items():
+            command = command.replace(placeholder, value)
+        return second_terminal(command, var_dir)
+
+    write_key = run("createsource", NAME="readme-source").strip().splitlines()[-1]
+    token = run("createreadtoken", NAME="readme-token").strip().splitlines()[-1]
+    sent = json.loads(run("curl", WRITE_KEY=write_key, **{"https://your-server": server}))
+    assert sent == {"success": True}
+
+    def traits():
+        request = urllib.request.Request(f"{server}/v1/profiles/user_id:42/traits",
+                                         headers={"Authorization": f"Bearer {token}"})
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError:
+            return None
+
+    wait_for(traits, 60, "the worker to resolve the curl event", tmp_path / "run1.log")
+    csv = tmp_path / "events.csv"
+    csv.write_text("userId,event,timestamp\n"
+                   "42,Viewed Pricing,2026-11-01T10:00:00Z\n43,Signed Up,2026-11-02T10:00:00Z\n")
+    assert "2" in run("backfill_events", FILE=str(csv), NAME="readme-source")
+    run("seed_demo")
+    assert "no issues" in run("check")
+
+
 def stop_and_check_nothing_left(proc: subprocess.Popen, log: Path, var_dir: Path) -> None:
     pids = [int(p) for p in re.findall(r"=(\d+)", re.search(r"Started (.*)", log.read_text()).group(1))]
     proc.send_signal(signal.SIGINT)
@@ -103,6 +171,7 @@ def test_make_run_serves_with_worker_and_beat_then_stops_cleanly_and_keeps_data(
         dashboard = log_in(port, "sales", "sales-demo-2026")
         assert "Sam Seller" in dashboard
         wait_for(lambda: healthz(port)["worker_and_beat"]["status"] == "ok", 90, "worker + beat heartbeat", log)
+        check_readme_commands(port, var_dir, tmp_path)
     finally:
         if proc.poll() is None:
             stop_and_check_nothing_left(proc, log, var_dir)

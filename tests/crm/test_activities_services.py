@@ -12,7 +12,7 @@ from crm.selectors.activities import activities_visible_to, my_tasks
 from crm.services.activities import activity_log, task_complete
 from tests.crm.deal_factories import DealFactory, TaskFactory, make_pipeline
 from tests.crm.factories import CompanyFactory, ContactFactory
-from tests.factories import UserFactory
+from tests.factories import TeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -70,6 +70,7 @@ def test_task_defaults_to_me_and_completes(sales_user, deal):
 
 def test_assignee_may_complete_but_stranger_may_not(sales_user, deal):
     helper = UserFactory(role="Sales")
+    TeamFactory(manager=sales_user).members.add(helper)  # whom sales_user may give tasks to
     task = activity_log(user=sales_user, kind="task", subject="Help", deal=deal, assignee=helper,
                         due_at=timezone.now())
     assert task in activities_visible_to(helper)

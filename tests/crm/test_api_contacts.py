@@ -264,7 +264,9 @@ def test_lifecycle_changes_endpoint(sales_user):
     client = api_for(sales_user)
     pk = client.post("/api/crm/contacts/", {"first_name": "A"}, format="json").json()["id"]
     client.patch(f"/api/crm/contacts/{pk}/", {"lifecycle_stage": "opportunity"}, format="json")
-    changes = client.get(f"/api/crm/contacts/{pk}/lifecycle-changes/").json()
+    page = client.get(f"/api/crm/contacts/{pk}/lifecycle-changes/").json()
+    assert (page["count"], page["next"]) == (2, None)  # paginated like every list
+    changes = page["results"]
     assert [(c["from_stage"], c["to_stage"]) for c in changes] == [("lead", "opportunity"), ("", "lead")]
     assert changes[0]["changed_by"] == sales_user.pk
     hidden = ContactFactory(owner=UserFactory(role="Sales"))

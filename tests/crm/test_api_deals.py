@@ -62,10 +62,11 @@ def test_rep_cannot_assign_deal_to_someone_else(pipeline, sales_user):
     other = UserFactory(role="Sales")
     response = api(sales_user).post(f"{BASE}/deals/", {"name": "X", "pipeline": pipeline.pk, "owner": other.pk},
                                     format="json")
-    assert response.status_code == 403 and response.json()["error"] == "permission_denied"
+    assert response.status_code == 400 and response.json()["detail"] == {
+        "owner": ["You may not assign records to this owner."]}
     deal = DealFactory(owner=sales_user, pipeline=pipeline)
     response = api(sales_user).patch(f"{BASE}/deals/{deal.pk}/", {"owner": other.pk}, format="json")
-    assert response.status_code == 403
+    assert response.status_code == 400 and "owner" in response.json()["detail"]
     assert Deal.objects.get(pk=deal.pk).owner == sales_user
 
 

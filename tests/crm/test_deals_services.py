@@ -65,8 +65,9 @@ def test_read_only_roles_cannot_create(pipeline, marketing_user, support_user):
 
 def test_rep_cannot_give_deal_to_someone_else_but_manager_can_to_team_member(pipeline, sales_user):
     other = UserFactory(role="Sales")
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(ValidationError) as refused:
         deal_create(user=sales_user, name="X", pipeline=pipeline, owner=other)
+    assert refused.value.message_dict == {"owner": ["You may not assign records to this owner."]}
     team = TeamFactory(manager=sales_user)
     team.members.add(other)
     sales_user = type(sales_user).objects.get(pk=sales_user.pk)  # team ids are cached per user object
@@ -155,7 +156,7 @@ def test_update_changes_pipeline_records_move_and_validates_fields(pipeline, sal
         deal_update(user=sales_user, deal=deal, changes={"status": "won"})
     with pytest.raises(ValidationError):
         deal_update(user=sales_user, deal=deal, changes={"name": ""})
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(ValidationError, match="You may not assign records to this owner."):
         deal_update(user=sales_user, deal=deal, changes={"owner": UserFactory(role="Sales")})
 
 

@@ -13,12 +13,12 @@ from django.db import connections, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from crm.models import Activity
+from crm.models import Activity, Team
 from crm.services.activities import activity_log, activity_update, task_complete
 from crm.services.reminders import task_reminders_send
 from crm.tasks import task_reminders_send_run
 from tests.crm.deal_factories import DealFactory, make_pipeline
-from tests.factories import UserFactory
+from tests.factories import TeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -36,6 +36,14 @@ class RefusingBackend(LocmemBackend):
 def deal(sales_user):
     make_pipeline()
     return DealFactory(owner=sales_user, name="Acme renewal")
+
+
+def teammate(manager, **kwargs):
+    """A Sales user in a team ``manager`` manages (whom ``manager`` may give tasks to)."""
+    user = UserFactory(**kwargs)
+    team = Team.objects.filter(manager=manager).first() or TeamFactory(manager=manager)
+    team.members.add(user)
+    return user
 
 
 def _task(user, deal, subject="Call Acme back", *, reminder_in=timedelta(minutes=-1), **kwargs):
@@ -84,8 +92,8 @@ def test_future_reminders_tasks_without_reminder_and_done_tasks_are_not_sent(sal
 
 
 def test_reminder_goes_to_the_assignee_or_else_the_creator(sales_user, deal):
-    colleague = UserFactory(username="cole", role="Sales")
-    leaver = UserFactory(username="leaver", role="Sales")
+    colleague = teammate(sales_user, username="cole", role="Sales")
+    leaver = teammate(sales_user, username="leaver", role="Sales")
     _task(sales_user, deal, "For Cole", assignee=colleague)
     _task(sales_user, deal, "For the leaver", assignee=leaver)
     leaver.delete()  # assignee SET_NULL: the creator is reminded instead
@@ -96,7 +104,7 @@ def test_reminder_goes_to_the_assignee_or_else_the_creator(sales_user, deal):
 
 
 def test_task_with_nobody_to_remind_is_marked_without_sending(sales_user, deal):
-    silent = UserFactory(username="silent", role="Sales", email="")
+    silent = teammate(sales_user, username="silent", role="Sales", email="")
     task = _task(sales_user, deal, "No address", assignee=silent)
 
     assert task_reminders_send() == 0
@@ -107,7 +115,7 @@ def test_task_with_nobody_to_remind_is_marked_without_sending(sales_user, deal):
 
 def test_refused_message_stays_pending_and_is_retried(sales_user, deal, settings):
     settings.MAILERS = {"default": {"BACKEND": "tests.crm.test_reminders.RefusingBackend"}}
-    refused = UserFactory(username="refused", role="Sales", email="refused@example.com")
+    refused = teammate(sales_user, username="refused", role="Sales", email="refused@example.com")
     bad = _task(sales_user, deal, "Bounces", assignee=refused)
     _task(sales_user, deal, "Delivered")
 
@@ -266,7 +274,7 @@ def test_a_failing_reminder_is_recorded_retried_a_bounded_number_of_times_and_bl
         sales_user, deal, settings):
     settings.MAILERS = {"default": {"BACKEND": "tests.crm.test_reminders.RefusingBackend"}}
     settings.CRM_REMINDER_MAX_ATTEMPTS = 3
-    refused = UserFactory(username="refused", role="Sales", email="refused@example.com")
+    refused = teammate(sales_user, username="refused", role="Sales", email="refused@example.com")
     bad = _task(sales_user, deal, "Bounces", assignee=refused, reminder_in=timedelta(minutes=-5))
     _task(sales_user, deal, "Delivered")
 
@@ -291,7 +299,7 @@ def test_a_failing_reminder_is_recorded_retried_a_bounded_number_of_times_and_bl
 
 
 def test_a_recipient_address_that_breaks_the_message_is_isolated(sales_user, deal):
-    broken_user = UserFactory(username="broken", role="Sales", email="broken@example.com\nBcc: x@example.com")
+    broken_user = teammate(sales_user, username="broken", role="Sales", email="broken@example.com\nBcc: x@example.com")
     broken = _task(sales_user, deal, "Broken", assignee=broken_user)
     _task(sales_user, deal, "Fine")
 

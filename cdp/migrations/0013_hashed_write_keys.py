@@ -26,7 +26,7 @@ def hash_existing_keys(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("cdp", "0011_raw_event_name_index")]
+    dependencies = [("cdp", "0012_company_profiles_removed")]
 
     operations = [
         migrations.AddField("source", "write_key_prefix",
