@@ -46,8 +46,8 @@ class AddressLockoutBackend:
             raise PermissionDenied("Too many failed logins from this address.")
         return None
 
-    def get_user(self, user_id):
-        return None
+    # No get_user(): Django's test client force_login() and session loading pick the first backend that has one,
+    # and this backend never holds a session.
 
 
 def lockout_response(request, original_response=None, credentials=None):

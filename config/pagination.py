@@ -7,7 +7,7 @@ from django.utils.functional import cached_property
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
-COUNT_CAP = 10_000
+COUNT_CAP = 1_000  # counting 10,000 matches of a filter reads 10,000 scattered rows at a million contacts
 
 
 class CappedCountPaginator(Paginator):

@@ -329,7 +329,9 @@ class SupportNotification(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["user", "-created_at"], name="crm_supportnotice_user")]
+        # Only unread notices are listed; read ones stay for the record without weighing on the index.
+        indexes = [models.Index(fields=["user", "-created_at"], name="crm_supportnotice_unread",
+                                condition=Q(read_at__isnull=True))]
         constraints = [models.UniqueConstraint(fields=["user", "ticket", "kind"], name="crm_supportnotice_once")]
 
     def __str__(self) -> str:

@@ -84,13 +84,18 @@ def queues_visible_to(user: AbstractBaseUser) -> QuerySet[TicketQueue]:
     return TicketQueue.objects.select_related("team").filter(team_id__in=agent_team_ids(user))
 
 
-def canned_responses_for(user: AbstractBaseUser) -> QuerySet[CannedResponse]:
-    """Shared responses and those of the user's teams (admins: all)."""
+def canned_responses_for(user: AbstractBaseUser, *, ticket: Ticket | None = None) -> QuerySet[CannedResponse]:
+    """Shared responses and those of the user's teams (admins: all); for a ticket, only the shared ones and its
+    team's."""
     if is_admin(user):
-        return CannedResponse.objects.all()
-    if not is_agent(user):
+        responses = CannedResponse.objects.all()
+    elif not is_agent(user):
         return CannedResponse.objects.none()
-    return CannedResponse.objects.filter(Q(team__isnull=True) | Q(team_id__in=agent_team_ids(user)))
+    else:
+        responses = CannedResponse.objects.filter(Q(team__isnull=True) | Q(team_id__in=agent_team_ids(user)))
+    if ticket is not None:
+        responses = responses.filter(Q(team__isnull=True) | Q(team_id=ticket.team_id))
+    return responses
 
 
 def entries_visible_to(user: AbstractBaseUser, ticket: Ticket, *, can_edit: bool | None = None
@@ -186,3 +191,21 @@ def agents_for(team_ids: list[int]) -> QuerySet:
 
 def teams_for_agent(user: AbstractBaseUser) -> QuerySet[Team]:
     return Team.objects.filter(pk__in=agent_team_ids(user)) if not is_admin(user) else Team.objects.all()
+
+
+def ticket_requester_context(user: AbstractBaseUser, ticket: Ticket) -> dict:
+    """The side panel's CRM facts about the requester that ``user`` may see: their other tickets and the open
+    deals of the contact or their company."""
+    from crm.models import Deal
+    from crm.selectors.deals import deals_visible_to
+
+    requester = ticket.requester
+    if requester is None:
+        return {}
+    company_q = Q(company_id=requester.company_id) if requester.company_id else Q(pk__in=[])
+    return {
+        "other_tickets": list(tickets_visible_to(user).filter(requester=requester).exclude(pk=ticket.pk)
+                              .order_by("-created_at").only("id", "number", "subject", "status", "created_at")[:10]),
+        "open_deals": list(deals_visible_to(user).filter(Q(contacts=requester) | company_q, status=Deal.Status.OPEN)
+                           .select_related("stage").distinct().order_by("expected_close_date")[:10]),
+    }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.html import escape
@@ -33,12 +33,18 @@ from crm.selectors.custom_fields import custom_field_definitions_for
 from crm.services.companies import company_create, company_delete, company_update
 from crm.views.list_support import (
     custom_filters_from,
-    inline_changes,
-    inline_saved_response,
     page_of,
     query_without,
     sort_links,
-    validation_text,
+)
+from crm.views.records import (
+    RecordKind,
+    record_edit,
+    record_form_page,
+    record_get,
+    record_inline,
+    record_remove,
+    record_timeline,
 )
 
 SORT_COLUMNS = ["name", "domain", "industry", "size", "created", "updated"]
@@ -59,11 +65,24 @@ def _params(form: CompanyListForm, request) -> CompanyListParams:
     )
 
 
+def _inline_options(user, company: Company, field: str):
+    if field == "size":
+        return [("", "—"), *Company.Size.choices], company.size
+    return None
+
+
+COMPANIES = RecordKind(
+    noun="company", plural="companies", other_noun="contact", other_plural="contacts",
+    detail=company_detail, is_editable_by=company_is_editable_by,
+    update=lambda record, actor, changes: company_update(company=record, actor=actor, changes=changes),
+    delete=lambda record, actor: company_delete(company=record, actor=actor),
+    inline_fields={"domain": "Domain", "industry": "Industry", "size": "Size", "tags": "Tags"},
+    search_placeholder="Name or domain", inline_options=_inline_options,
+)
+
+
 def _get_company(user, pk: int) -> Company:
-    try:
-        return company_detail(user=user, pk=pk)
-    except Company.DoesNotExist:
-        raise Http404("No such company.") from None
+    return record_get(COMPANIES, user, pk)
 
 
 @login_required
@@ -80,7 +99,7 @@ def company_list(request):
         "sort_links": sort_links(request.GET, SORT_COLUMNS, params.sort),
         "query": query_without(request.GET, "page"), "owners": owner_filter_choices(request.user),
         "sizes": Company.Size.choices, "can_create": can_create_records(request.user),
-        "saved_views": SavedView.objects.filter(user=request.user, object_type="company"),
+        "saved_views": SavedView.objects.filter(user=request.user, object_type="company"), "kind": COMPANIES,
     }
     if request.htmx and request.htmx.target == "company-results":
         return render(request, "crm/companies/_results.html", context)
@@ -129,26 +148,16 @@ def company_new(request):
         else:
             messages.success(request, f"Created {company}.")
             return redirect("company-detail", pk=company.pk)
-    return render(request, "crm/companies/form.html", {"form": form, "company": None})
+    return record_form_page(request, COMPANIES, form=form)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def company_edit(request, pk: int):
-    company = _get_company(request.user, pk)
-    if not company_is_editable_by(request.user, company):
-        raise PermissionDenied("You may not edit this company.")
     definitions = _definitions()
-    form = CompanyForm(request.POST or None, user=request.user, definitions=definitions, company=company)
-    if request.method == "POST" and form.is_valid():
-        try:
-            company_update(company=company, actor=request.user, changes=_service_kwargs(form, definitions))
-        except ValidationError as exc:
-            errors_to_form(form, exc)
-        else:
-            messages.success(request, "Saved.")
-            return redirect("company-detail", pk=company.pk)
-    return render(request, "crm/companies/form.html", {"form": form, "company": company})
+    return record_edit(
+        request, COMPANIES, pk, changes_from=lambda form: _service_kwargs(form, definitions),
+        form_for=lambda data, record: CompanyForm(data, user=request.user, definitions=definitions, company=record))
 
 
 @login_required
@@ -156,7 +165,8 @@ def company_show(request, pk: int):
     company = _get_company(request.user, pk)
     definitions = _definitions()
     return render(request, "crm/companies/detail.html", {
-        "company": company, "can_edit": company_is_editable_by(request.user, company),
+        "company": company, "record": company, "kind": COMPANIES,
+        "can_edit": company_is_editable_by(request.user, company),
         "contacts": company_contacts(user=request.user, company=company),
         "custom_fields": [(d, company.custom.get(d.key)) for d in definitions],
         "timeline": timeline_for(company, user=request.user),
@@ -168,45 +178,18 @@ def company_show(request, pk: int):
 @login_required
 @require_http_methods(["GET", "POST"])
 def company_inline(request, pk: int, field: str):
-    """htmx inline edit of one simple field (industry, size, domain, tags or a custom field)."""
-    company = _get_company(request.user, pk)
-    custom_key = field.removeprefix("cf_") if field.startswith("cf_") else None
-    definition = next((d for d in _definitions() if d.key == custom_key), None)
-    if field not in {"industry", "size", "domain", "tags"} and definition is None:
-        raise Http404("No such field.")
-    if not company_is_editable_by(request.user, company):
-        raise PermissionDenied("You may not edit this company.")
-    context = {"company": company, "field": field, "definition": definition, "sizes": Company.Size.choices,
-               "error": ""}
-    if request.method == "GET" and request.GET.get("cancel") is None:
-        return render(request, "crm/companies/_inline_form.html", context)
-    if request.method == "POST":
-        value = request.POST.get("value", "")
-        try:
-            company_update(company=company, actor=request.user,
-                           changes=inline_changes(field=field, value=value, definition=definition))
-        except ValidationError as exc:
-            context.update(error=validation_text(exc), value=value)
-            return render(request, "crm/companies/_inline_form.html", context)
-        context["company"] = company = _get_company(request.user, pk)
-    context["custom_value"] = company.custom.get(custom_key) if custom_key else None
-    return inline_saved_response(request, "crm/companies/_field.html", context)
+    return record_inline(request, COMPANIES, pk, field)
 
 
 @login_required
 def company_timeline(request, pk: int):
-    company = _get_company(request.user, pk)
-    return render(request, "crm/contacts/_timeline.html", {"timeline": timeline_for(company, user=request.user),
-                                                  "timeline_url": reverse("company-timeline", args=[pk])})
+    return record_timeline(request, COMPANIES, pk)
 
 
 @login_required
 @require_POST
 def company_remove(request, pk: int):
-    company = _get_company(request.user, pk)
-    company_delete(company=company, actor=request.user)
-    messages.success(request, f"Deleted {company}.")
-    return redirect("company-list")
+    return record_remove(request, COMPANIES, pk)
 
 
 @login_required

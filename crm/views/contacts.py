@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -36,12 +35,18 @@ from crm.services.contacts import (
 )
 from crm.views.list_support import (
     custom_filters_from,
-    inline_changes,
-    inline_saved_response,
     page_of,
     query_without,
     sort_links,
-    validation_text,
+)
+from crm.views.records import (
+    RecordKind,
+    record_edit,
+    record_form_page,
+    record_get,
+    record_inline,
+    record_remove,
+    record_timeline,
 )
 from crm.views.sales_common import safe_next
 
@@ -62,11 +67,39 @@ def _params(form: ContactListForm, request) -> ContactListParams:
     )
 
 
+def _inline_options(user, contact: Contact, field: str):
+    if field == "lifecycle_stage":
+        return list(Contact.Lifecycle.choices), contact.lifecycle_stage
+    if field == "owner":
+        owners = [("", "—"), *((o.pk, o.get_full_name() or o.username) for o in assignable_owners(user))]
+        return owners, contact.owner_id
+    return None
+
+
+def _inline_value(field: str, value: str) -> dict | None:
+    """The owner is posted as a user id; ``contact_update`` checks that the user may assign that owner."""
+    if field != "owner":
+        return None
+    owner = active_user(value) if value else None
+    if value and owner is None:
+        raise ValidationError({"owner": ["There is no such active user."]})
+    return {"owner": owner}
+
+
+CONTACTS = RecordKind(
+    noun="contact", plural="contacts", other_noun="company", other_plural="companies",
+    detail=contact_detail, is_editable_by=contact_is_editable_by,
+    update=lambda record, actor, changes: contact_update(contact=record, actor=actor, changes=changes),
+    delete=lambda record, actor: contact_delete(contact=record, actor=actor),
+    inline_fields={"title": "Title", "lifecycle_stage": "Lifecycle stage", "lead_source": "Lead source",
+                   "tags": "Tags", "owner": "Owner"},
+    search_placeholder="Name, email, phone, company", wide_fields=frozenset({"emails", "phones"}),
+    inline_options=_inline_options, inline_value=_inline_value,
+)
+
+
 def _get_contact(user, pk: int) -> Contact:
-    try:
-        return contact_detail(user=user, pk=pk)
-    except Contact.DoesNotExist:
-        raise Http404("No such contact.") from None
+    return record_get(CONTACTS, user, pk)
 
 
 @login_required
@@ -82,7 +115,7 @@ def contact_list(request):
         "query": query_without(request.GET, "page"), "page_query": query_without(request.GET, "page"),
         "owners": owner_filter_choices(request.user), "assignable": assignable_owners(request.user),
         "lifecycles": Contact.Lifecycle.choices, "can_create": can_create_records(request.user),
-        "saved_views": SavedView.objects.filter(user=request.user, object_type="contact"),
+        "saved_views": SavedView.objects.filter(user=request.user, object_type="contact"), "kind": CONTACTS,
     }
     if request.htmx and request.htmx.target == "contact-results":
         return render(request, "crm/contacts/_results.html", context)
@@ -168,28 +201,16 @@ def contact_new(request):
         else:
             messages.success(request, f"Created {contact}.")
             return redirect("contact-detail", pk=contact.pk)
-    return render(request, "crm/contacts/form.html", {"form": form, "contact": None})
+    return record_form_page(request, CONTACTS, form=form)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def contact_edit(request, pk: int):
-    contact = _get_contact(request.user, pk)
-    if not contact_is_editable_by(request.user, contact):
-        raise PermissionDenied("You may not edit this contact.")
     definitions = _definitions()
-    form = ContactForm(request.POST or None, user=request.user, definitions=definitions, contact=contact)
-    if request.method == "POST" and form.is_valid():
-        changes = _service_kwargs(form, definitions)
-        changes["emails"], changes["phones"] = changes.pop("emails"), changes.pop("phones")
-        try:
-            contact_update(contact=contact, actor=request.user, changes=changes)
-        except ValidationError as exc:
-            errors_to_form(form, exc)
-        else:
-            messages.success(request, "Saved.")
-            return redirect("contact-detail", pk=contact.pk)
-    return render(request, "crm/contacts/form.html", {"form": form, "contact": contact})
+    return record_edit(
+        request, CONTACTS, pk, changes_from=lambda form: _service_kwargs(form, definitions),
+        form_for=lambda data, record: ContactForm(data, user=request.user, definitions=definitions, contact=record))
 
 
 @login_required
@@ -204,60 +225,26 @@ def contact_show(request, pk: int):
                                     request=request)
             panels.append({"title": panel.get("title", ""), "html": html})
     return render(request, "crm/contacts/detail.html", {
-        "contact": contact, "can_edit": contact_is_editable_by(request.user, contact),
+        "contact": contact, "record": contact, "kind": CONTACTS,
+        "can_edit": contact_is_editable_by(request.user, contact),
         "custom_fields": [(d, contact.custom.get(d.key)) for d in definitions],
         "timeline": timeline_for(contact, user=request.user), "panels": panels,
         "timeline_url": reverse("contact-timeline", args=[contact.pk]), "log_target": {"contact": contact.pk},
-        "lifecycles": Contact.Lifecycle.choices, "owners": assignable_owners(request.user),
     })
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def contact_inline(request, pk: int, field: str):
-    """htmx inline edit of one field on the detail page: GET → the field's form, POST → save, row back."""
-    contact = _get_contact(request.user, pk)
-    custom_key = field.removeprefix("cf_") if field.startswith("cf_") else None
-    definitions = _definitions()
-    definition = next((d for d in definitions if d.key == custom_key), None)
-    if field not in INLINE_FIELDS and definition is None:
-        raise Http404("No such field.")
-    if not contact_is_editable_by(request.user, contact):
-        raise PermissionDenied("You may not edit this contact.")
-    context = {"contact": contact, "field": field, "definition": definition,
-               "lifecycles": Contact.Lifecycle.choices, "owners": assignable_owners(request.user), "error": ""}
-    if request.method == "GET" and request.GET.get("cancel") is None:
-        return render(request, "crm/contacts/_inline_form.html", context)
-    if request.method == "POST":
-        value = request.POST.get("value", "")
-        changes = inline_changes(field=field, value=value, definition=definition)
-        if field == "owner":
-            owner = active_user(value) if value else None
-            if value and owner is None:
-                context.update(error="There is no such active user.", value=value)
-                return render(request, "crm/contacts/_inline_form.html", context)
-            changes = {"owner": owner}  # contact_update checks that the user may assign this owner
-        try:
-            contact_update(contact=contact, actor=request.user, changes=changes)
-        except ValidationError as exc:
-            context.update(error=validation_text(exc), value=value)
-            return render(request, "crm/contacts/_inline_form.html", context)
-        context["contact"] = contact = _get_contact(request.user, pk)
-    context["custom_value"] = contact.custom.get(custom_key) if custom_key else None
-    return inline_saved_response(request, "crm/contacts/_field.html", context)
+    return record_inline(request, CONTACTS, pk, field)
 
 
 @login_required
 def contact_timeline(request, pk: int):
-    contact = _get_contact(request.user, pk)
-    return render(request, "crm/contacts/_timeline.html", {"timeline": timeline_for(contact, user=request.user),
-                                                  "timeline_url": reverse("contact-timeline", args=[pk])})
+    return record_timeline(request, CONTACTS, pk)
 
 
 @login_required
 @require_POST
 def contact_remove(request, pk: int):
-    contact = _get_contact(request.user, pk)
-    contact_delete(contact=contact, actor=request.user)
-    messages.success(request, f"Deleted {contact}.")
-    return redirect("contact-list")
+    return record_remove(request, CONTACTS, pk)

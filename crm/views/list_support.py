@@ -20,12 +20,13 @@ def custom_filters_from(data: QueryDict) -> dict[str, str]:
 
 
 class CappedPaginator(Paginator):
-    """Counts at most ``COUNT_CAP`` + 1 rows: an exact count of a 100k-row list costs more than showing it.
+    """Counts at most ``COUNT_CAP`` + 1 rows: an exact count of a long list costs more than showing it (at a
+    million contacts, counting 10,000 matches of a filter reads 10,000 scattered rows; nobody pages that far).
 
-    ``display_count`` reads "10,000+" past the cap; pages past the cap still work (Next keeps going).
+    ``display_count`` reads "1,000+" past the cap; pages past the cap still work (Next keeps going).
     """
 
-    COUNT_CAP = 10_000
+    COUNT_CAP = 1_000
 
     @cached_property
     def count(self) -> int:

@@ -78,10 +78,12 @@ def mixed_case_names(sales_user):
                        company=CompanyFactory(name=f"Rocket {first}"))
 
 
-@pytest.mark.parametrize("inline_ids", [2000, 0], ids=["narrow-search", "broad-search"])
+@pytest.mark.parametrize(("inline_ids", "sort_ids"), [(2000, 10_000), (0, 10_000), (0, 0)],
+                         ids=["narrow-search", "broad-sorted-search", "broad-walked-search"])
 def test_ordering_by_name_is_case_insensitive_like_the_list_page(sales_user, mixed_case_names, inline_ids,
-                                                                  monkeypatch):
+                                                                  sort_ids, monkeypatch):
     monkeypatch.setattr(contacts_selectors, "SEARCH_INLINE_IDS", inline_ids)
+    monkeypatch.setattr(contacts_selectors, "SEARCH_SORT_IDS", sort_ids)
     client = api_for(sales_user)
 
     def names(**params):

@@ -44,19 +44,23 @@ def search(query):
     ("nobody", []),
     ("   ", ["Ed", "Jane", "Müller"]),
 ])
-@pytest.mark.parametrize("inline_ids", [2000, 0], ids=["narrow-inlined", "broad-row-condition"])
+@pytest.mark.parametrize(("inline_ids", "sort_ids"), [(2000, 10_000), (0, 10_000), (0, 0)],
+                         ids=["narrow-inlined", "broad-sorted", "broad-index-walk"])
 @pytest.mark.parametrize("max_linked", [5000, 0], ids=["linked-ids", "linked-subquery"])
-def test_search(people, query, expected, inline_ids, max_linked, monkeypatch):
+def test_search(people, query, expected, inline_ids, sort_ids, max_linked, monkeypatch):
     # Both strategies (ids inlined after the probe, or a row condition for broad searches) find the same rows,
     # whether the contacts of matching emails/phones are handed over as ids or, past the cap, as a subquery.
     monkeypatch.setattr(contacts_selectors, "SEARCH_INLINE_IDS", inline_ids)
+    monkeypatch.setattr(contacts_selectors, "SEARCH_SORT_IDS", sort_ids)
     monkeypatch.setattr(contacts_selectors, "SEARCH_MAX_LINKED_IDS", max_linked)
     assert search(query) == expected
 
 
-@pytest.mark.parametrize("inline_ids", [2000, 0], ids=["narrow-inlined", "broad-row-condition"])
-def test_search_results_come_in_the_list_order(admin_user, inline_ids, monkeypatch):
+@pytest.mark.parametrize(("inline_ids", "sort_ids"), [(2000, 10_000), (0, 10_000), (0, 0)],
+                         ids=["narrow-inlined", "broad-sorted", "broad-index-walk"])
+def test_search_results_come_in_the_list_order(admin_user, inline_ids, sort_ids, monkeypatch):
     monkeypatch.setattr(contacts_selectors, "SEARCH_INLINE_IDS", inline_ids)
+    monkeypatch.setattr(contacts_selectors, "SEARCH_SORT_IDS", sort_ids)
     acme = CompanyFactory(name="Acme Rocket Works")
     for first, last in [("Zoe", "berg"), ("Al", "Adams"), ("Max", "Cole"), ("Ann", "adams")]:
         ContactFactory(first_name=first, last_name=last, company=acme, owner=admin_user)

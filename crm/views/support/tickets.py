@@ -7,7 +7,6 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -16,8 +15,7 @@ from django.views.decorators.http import require_POST
 
 from crm.extensions import ticket_panels
 from crm.forms.tickets import NewTicketForm, ReplyForm, TicketControlsForm
-from crm.models import Deal, TicketAttachment
-from crm.selectors.deals import deals_visible_to
+from crm.models import TicketAttachment
 from crm.selectors.tickets import (
     agents_for,
     canned_responses_for,
@@ -25,6 +23,7 @@ from crm.selectors.tickets import (
     queues_visible_to,
     ticket_can_edit,
     ticket_for_page,
+    ticket_requester_context,
     tickets_editable_by,
     tickets_visible_to,
 )
@@ -77,15 +76,7 @@ def ticket_detail(request, pk: int):
                "entries": entries_visible_to(request.user, ticket, can_edit=can_edit),
                "history": ticket.history.select_related("actor").order_by("-at", "-id")[:50],
                "panels": _panels(request, ticket)}
-    requester = ticket.requester
-    if requester is not None:
-        context["other_tickets"] = list(tickets_visible_to(request.user).filter(requester=requester)
-                                        .exclude(pk=ticket.pk).order_by("-created_at")
-                                        .only("id", "number", "subject", "status", "created_at")[:10])
-        company_q = Q(company_id=requester.company_id) if requester.company_id else Q(pk__in=[])
-        context["open_deals"] = list(deals_visible_to(request.user).filter(
-            Q(contacts=requester) | company_q, status=Deal.Status.OPEN).select_related("stage").distinct()
-            .order_by("expected_close_date")[:10])
+    context.update(ticket_requester_context(request.user, ticket))
     if can_edit:
         team_ids = [ticket.team_id] if ticket.team_id else []
         agents = agents_for(team_ids) if team_ids else get_user_model().objects.none()
@@ -94,8 +85,7 @@ def ticket_detail(request, pk: int):
             initial={"status": ticket.status, "priority": ticket.priority, "assignee": ticket.assignee_id,
                      "queue": ticket.queue_id}, agents=agents, queues=list(queues_visible_to(request.user)))
         context["canned"] = [(c, canned_render(response=c, ticket=ticket, agent=request.user))
-                             for c in canned_responses_for(request.user).filter(
-                                 Q(team__isnull=True) | Q(team_id=ticket.team_id))[:100]]
+                             for c in canned_responses_for(request.user, ticket=ticket)[:100]]
     return render(request, "crm/support/ticket.html", context)
 
 
