@@ -265,7 +265,11 @@ CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "config.tasks.heartbeat", "schedule": timedelta(seconds=15)},
     "cleanup-sessions": {"task": "config.tasks.clear_expired_sessions", "schedule": crontab(minute=17, hour=3)},
     "cdp-computed-traits": {"task": "cdp.tasks.computed_traits_recompute_all", "schedule": crontab(minute=40, hour=2)},
+    "segments-refresh-due": {"task": "segments.tasks.refresh_due", "schedule": timedelta(minutes=1)},
 }
+
+# --- Segments: time-window segments (e.g. "in the last 7 days") are fully refreshed at least this often.
+SEGMENTS_TIME_SWEEP_MINUTES = env.int("SEGMENTS_TIME_SWEEP_MINUTES", default=15)
 
 # --- CDP collection (cdp/api, cdp/services/ingest.py) --------------------------------------------
 CDP_RETENTION_DAYS = env.int("CDP_RETENTION_DAYS", default=400)
