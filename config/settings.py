@@ -265,7 +265,11 @@ CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "config.tasks.heartbeat", "schedule": timedelta(seconds=15)},
     "cleanup-sessions": {"task": "config.tasks.clear_expired_sessions", "schedule": crontab(minute=17, hour=3)},
     "cdp-computed-traits": {"task": "cdp.tasks.computed_traits_recompute_all", "schedule": crontab(minute=40, hour=2)},
+    "segments-refresh-due": {"task": "segments.tasks.refresh_due", "schedule": timedelta(minutes=1)},
 }
+
+# --- Segments: time-window segments (e.g. "in the last 7 days") are fully refreshed at least this often.
+SEGMENTS_TIME_SWEEP_MINUTES = env.int("SEGMENTS_TIME_SWEEP_MINUTES", default=15)
 
 # --- CDP collection (cdp/api, cdp/services/ingest.py) --------------------------------------------
 CDP_RETENTION_DAYS = env.int("CDP_RETENTION_DAYS", default=400)
@@ -282,7 +286,10 @@ CDP_PROCESS_MAX_EVENTS = env.int("CDP_PROCESS_MAX_EVENTS", default=1000)
 # A processing task keeps taking waiting batches for this long, then queues its continuation.
 CDP_PROCESS_TASK_SECONDS = env.float("CDP_PROCESS_TASK_SECONDS", default=10)
 CDP_PARTITIONS_AHEAD_DAYS = env.int("CDP_PARTITIONS_AHEAD_DAYS", default=7)
-CDP_DEFAULT_RATE_LIMIT_PER_SECOND = env.int("CDP_DEFAULT_RATE_LIMIT_PER_SECOND", default=0)  # 0: no limit
+# Collection throttling (0 turns a limit off): events per second per write key (a source's own limit wins), and
+# requests per second per client address (X-Forwarded-For only from TRUSTED_PROXIES).
+CDP_KEY_EVENTS_PER_SECOND = env.int("CDP_KEY_EVENTS_PER_SECOND", default=50_000)
+CDP_ADDRESS_REQUESTS_PER_SECOND = env.int("CDP_ADDRESS_REQUESTS_PER_SECOND", default=1_000)
 CDP_SOURCE_CACHE_SECONDS = env.float("CDP_SOURCE_CACHE_SECONDS", default=0)
 CDP_RETRY_AFTER_SECONDS = env.int("CDP_RETRY_AFTER_SECONDS", default=5)
 # Identifier types accepted from context.externalIds; any other type is ignored (the event is still stored).

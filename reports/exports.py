@@ -1,8 +1,9 @@
 """CSV and Excel downloads of report sections (pandas; openpyxl writes the workbook).
 
-Every text cell goes through ``neutralise``: a value that a spreadsheet would run as a formula (it starts with
-=, +, -, @, a tab or a carriage return) is prefixed with an apostrophe. Names and labels in reports come from
-user input (deal owners, event names, campaign parameters), so a report must never carry a live formula.
+CSV goes through the product's one CSV writer (config.csv_export); the workbook's text cells through the same
+``safe_cell``: a value a spreadsheet would run as a formula is prefixed with an apostrophe. Names and labels in
+reports come from user input (deal owners, event names, campaign parameters), so a report never carries a live
+formula.
 """
 
 from __future__ import annotations
@@ -12,14 +13,13 @@ import re
 
 import pandas as pd
 
-from config.csv_export import FORMULA_TRIGGERS as _FORMULA_START  # the product's one rule for formula cells
+from config.csv_export import csv_text, safe_cell
 from reports.sections import Section
 
 
 def neutralise(value):
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
+    """``safe_cell`` for a workbook cell (a missing value stays missing)."""
+    return value if value is None else safe_cell(value)
 
 
 def _safe(frame: pd.DataFrame, section: Section) -> pd.DataFrame:
@@ -33,8 +33,10 @@ def _safe(frame: pd.DataFrame, section: Section) -> pd.DataFrame:
 
 
 def section_csv(section: Section) -> str:
-    """The section as CSV text (header: the column labels people see)."""
-    return _safe(section.frame, section).to_csv(index=False)
+    """The section as CSV text (header: the column labels people see; missing values empty)."""
+    frame = _safe(section.frame, section)
+    frame = frame.astype(object).where(frame.notna(), None)
+    return csv_text(list(frame.columns), frame.itertuples(index=False, name=None))
 
 
 def sheet_name(title: str, used: set[str]) -> str:

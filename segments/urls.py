@@ -3,4 +3,14 @@ from django.urls import path
 from segments import views
 
 app_name = "segments"
-urlpatterns = [path("", views.index, name="index")]
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("new/", views.create, name="create"),
+    path("preview/", views.preview, name="preview"),
+    path("suggest/", views.suggest, name="suggest"),
+    path("<int:pk>/", views.detail, name="detail"),
+    path("<int:pk>/edit/", views.edit, name="edit"),
+    path("<int:pk>/members.csv", views.export, name="export"),
+    path("<int:pk>/refresh/", views.refresh, name="refresh"),
+    path("<int:pk>/duplicate/", views.duplicate, name="duplicate"),
+]

@@ -158,3 +158,12 @@ def property_names_seen(*, event: str = "", prefix: str = "", limit: int = 50) -
 def profiles_by_ids(ids: list[int]):
     """Profiles with these ids (any order), only the fields a list shows."""
     return Profile.objects.filter(pk__in=ids).only("id", "traits", "crm_contact_id")
+
+
+def profile_ids_matching(query: str):
+    """A values queryset of ids of profiles whose name or email traits contain ``query`` (case-insensitive)."""
+    from django.db.models import Q  # noqa: PLC0415
+
+    return Profile.objects.filter(
+        Q(traits__email__icontains=query) | Q(traits__name__icontains=query)
+        | Q(traits__first_name__icontains=query) | Q(traits__last_name__icontains=query)).values("id")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import connection, transaction
 from django.utils import timezone
 
+from cdp.extensions import profiles_changed_listeners
 from cdp.models import EventProfile, Identifier, IdentifierSplit, Profile, RawEvent
 from cdp.services import computed_traits as ct
 from cdp.services.identity_locks import advisory_lock
@@ -14,6 +15,11 @@ from cdp.services.traits import message_traits, time_key, traits_apply
 
 class SplitError(ValueError):
     pass
+
+
+def _notify_changed(profile_ids: list[int]) -> None:
+    for listener in profiles_changed_listeners():
+        listener(profile_ids)
 
 
 def profiles_rebuild(*, profile_ids: list[int]) -> None:
@@ -70,6 +76,8 @@ def identifier_split(*, identifier_id: int, by=None) -> IdentifierSplit:
             Profile.objects.filter(pk=old.pk).update(crm_contact_id=None)
             Profile.objects.filter(pk=new.pk).update(crm_contact_id=contact_id)
         profiles_rebuild(profile_ids=[old.pk, new.pk])
+        # Listeners hear both profiles once the split has committed (as after a processed batch).
+        transaction.on_commit(lambda: _notify_changed([old.pk, new.pk]), robust=True)
         return IdentifierSplit.objects.create(
             identifier_type=ident.type, identifier_value=ident.value, from_profile=old, to_profile=new,
             events_moved=len(moving), by=by if getattr(by, "pk", None) else None,

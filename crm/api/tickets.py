@@ -12,6 +12,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import get_object_or_404  # a malformed id is a 404, not a ValueError
 from rest_framework.response import Response
 
+from config.filters import UtcIsoDateTimeFilter
 from crm.api.common_sales import service_errors
 from crm.models import CannedResponse, SlaPolicy, Ticket, TicketEntry, TicketQueue
 from crm.selectors.tickets import (
@@ -132,7 +133,7 @@ class CannedResponseSerializer(serializers.ModelSerializer):
 class TicketFilter(filters.FilterSet):
     status = filters.MultipleChoiceFilter(choices=Ticket.Status.choices)
     priority = filters.MultipleChoiceFilter(choices=Ticket.Priority.choices)
-    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     open = filters.BooleanFilter(method="filter_open", label="Open (not solved or closed)")
 
     class Meta:

@@ -16,7 +16,7 @@ from django.db.models.functions import Coalesce, Lower, StrIndex
 from django.db.models.lookups import GreaterThan
 
 from crm.models import Company, Contact, ContactEmail, ContactPhone, CustomFieldDefinition, Deal
-from crm.selectors.custom_fields import custom_filter_q
+from crm.selectors.record_lists import owned_list_filter
 from crm.selectors.sorting import page_sorts
 from crm.selectors.visibility import owned_selectors
 
@@ -200,30 +200,15 @@ def contacts_list(*, user: AbstractBaseUser, params: ContactListParams,
     """
     qs = contacts_visible_to(user).select_related("company", "owner", "team")
     errors: dict[str, str] = {}
-    if params.owner == "me":
-        qs = qs.filter(owner=user)
-    elif params.owner == "none":
-        qs = qs.filter(owner__isnull=True)
-    elif params.owner:
-        if params.owner.isdigit():
-            qs = qs.filter(owner_id=int(params.owner))
-        else:
-            errors["owner"] = "Unknown owner."
+    qs = owned_list_filter(qs, user=user, owner=params.owner, tag=params.tag, custom=params.custom,
+                           object_type="contact", definitions=definitions, errors=errors)
     if params.lifecycle:
         if params.lifecycle in Contact.Lifecycle.values:
             qs = qs.filter(lifecycle_stage=params.lifecycle)
         else:
             errors["lifecycle"] = "Unknown lifecycle stage."
-    if params.tag:
-        qs = qs.filter(tags__contains=[params.tag])
     if params.company:
         qs = qs.filter(company_id=params.company)
-    if params.custom:
-        if definitions is None:
-            definitions = list(CustomFieldDefinition.objects.filter(object_type="contact"))
-        q, custom_errors = custom_filter_q(definitions, params.custom)
-        errors.update({f"cf_{k}": v for k, v in custom_errors.items()})
-        qs = qs.filter(q)
     order = CONTACT_SORTS.get(params.sort, CONTACT_SORTS[DEFAULT_CONTACT_SORT])
     # Last, so that the search's probe counts only the matches the other filters keep.
     return contacts_search(qs, params.q, order=order), errors

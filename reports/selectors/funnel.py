@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pandas as pd
+from django.db import connection, transaction
 
 from cdp.models import EventProfile, RawEvent
 from reports.filters import ReportFilters
@@ -92,7 +93,12 @@ def funnel(query: FunnelQuery) -> pd.DataFrame:
     if not MIN_STEPS <= len(query.steps) <= MAX_STEPS:
         raise ValueError(f"A funnel has {MIN_STEPS} to {MAX_STEPS} steps.")
     n = len(query.steps)
-    wide = frame(*_sql(query))
+    with transaction.atomic(), connection.cursor() as cursor:
+        # The planner cannot estimate the CTEs' sizes (it guesses one row) and would join the step events by a
+        # nested loop, quadratic in events per person; the joins are on person, so hash joins are always right.
+        cursor.execute("SET LOCAL enable_nestloop = off")
+        cursor.execute("SET LOCAL work_mem = '64MB'")
+        wide = frame(*_sql(query))
     if not query.breakdown:
         wide["breakdown"] = "(all)"
     if wide.empty:

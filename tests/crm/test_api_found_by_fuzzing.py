@@ -95,3 +95,8 @@ def test_sales_report_of_a_period_without_won_deals(api):
     assert r.status_code == 200, r.content
     totals = [row for row in r.json()["sections"]["deal_size"]["rows"] if row["month"] == "All"]
     assert totals and totals[0]["won"] == 0
+
+
+def test_ticket_created_after_with_an_offset_beyond_postgres(api):
+    r = api.get("/api/crm/tickets/", {"created_after": "2000-01-01T00:00:00+18:55"})
+    assert r.status_code == 200 and r.json()["count"] == 0

@@ -1,0 +1,33 @@
+"""What segments registers in cdp's and crm's extension points (from SegmentsConfig.ready())."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+
+from config.queueing import enqueue_on_commit
+from segments.selectors.memberships import profile_current_segments
+
+CHECK_CHUNK = 2000
+
+
+def profiles_changed(profile_ids: list[int]) -> None:
+    """cdp calls this after a processed batch commits: queue the real-time check of those profiles (only
+    queue: a failing segment check can never fail the batch)."""
+    from segments.tasks import check_profiles  # noqa: PLC0415
+
+    ids = sorted(set(profile_ids))
+    for start in range(0, len(ids), CHECK_CHUNK):
+        enqueue_on_commit(check_profiles, ids[start:start + CHECK_CHUNK])
+
+
+def profile_segments(profile_id: int) -> list[dict]:
+    return [{"id": m.segment_id, "name": m.segment.name, "since": m.entered_at,
+             "url": reverse("segments:detail", args=[m.segment_id])}
+            for m in profile_current_segments(profile_id)]
+
+
+def register() -> None:
+    from cdp.extensions import register_profile_segment_provider, register_profiles_changed_listener  # noqa: PLC0415
+
+    register_profiles_changed_listener(profiles_changed)
+    register_profile_segment_provider(profile_segments)
