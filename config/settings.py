@@ -290,7 +290,10 @@ CDP_PARTITIONS_AHEAD_DAYS = env.int("CDP_PARTITIONS_AHEAD_DAYS", default=7)
 # requests per second per client address (X-Forwarded-For only from TRUSTED_PROXIES).
 CDP_KEY_EVENTS_PER_SECOND = env.int("CDP_KEY_EVENTS_PER_SECOND", default=50_000)
 CDP_ADDRESS_REQUESTS_PER_SECOND = env.int("CDP_ADDRESS_REQUESTS_PER_SECOND", default=1_000)
-CDP_SOURCE_CACHE_SECONDS = env.float("CDP_SOURCE_CACHE_SECONDS", default=0)
+# Write-key lookups are cached per process: a source change bumps a generation in Redis that every request reads
+# with its throttling counters (cdp.services.source_cache), so rotation and revocation count at once; this is only
+# the longest a lookup is kept (0: no cache, one query per request).
+CDP_SOURCE_CACHE_SECONDS = env.float("CDP_SOURCE_CACHE_SECONDS", default=60)
 CDP_RETRY_AFTER_SECONDS = env.int("CDP_RETRY_AFTER_SECONDS", default=5)
 # Identifier types accepted from context.externalIds; any other type is ignored (the event is still stored).
 CDP_EXTERNAL_ID_TYPES = env.list("CDP_EXTERNAL_ID_TYPES", default=[

@@ -165,13 +165,15 @@ def contacts_search(qs: QuerySet[Contact], query: str, *, order: Sequence | None
         return qs.order_by(*order) if order is not None else qs
     probes = [qs.filter(part).values_list("id", flat=True).order_by().prefetch_related(None) for part in plan.parts]
     probe = probes[0].union(*probes[1:], all=True).order_by() if len(probes) > 1 else probes[0]
-    # Each part yields a contact at most once: a probe that fills its limit holds more distinct ids than sorted.
-    found = set(probe[: (SEARCH_SORT_IDS + 1) * len(probes)])
+    # Each part yields a contact at most once: a probe that fills its limit holds more distinct ids than inlined.
+    found = set(probe[: (SEARCH_INLINE_IDS + 1) * len(probes)])
     if len(found) <= SEARCH_INLINE_IDS:
         qs = qs.filter(_is_any("id", sorted(found)))
         return qs.order_by(*_sort_without_index(order)) if order is not None else qs
     qs = qs.filter(plan.condition)
-    if len(found) <= SEARCH_SORT_IDS:
+    # A name-only search may be a common surname: read on (up to SEARCH_SORT_IDS) to tell. A company's matches
+    # spread over the name order, so its search walks the index at once.
+    if len(probes) == 1 and probe[: SEARCH_SORT_IDS + 1].count() <= SEARCH_SORT_IDS:
         # A common surname ("Garcia": ~10,000 of a million): its matches cluster in name order, where walking the
         # name index would read every contact before the cluster. The probe has just read these rows, so the
         # count and the page find them in the cache and sort them.
