@@ -286,8 +286,14 @@ CDP_PROCESS_MAX_EVENTS = env.int("CDP_PROCESS_MAX_EVENTS", default=1000)
 # A processing task keeps taking waiting batches for this long, then queues its continuation.
 CDP_PROCESS_TASK_SECONDS = env.float("CDP_PROCESS_TASK_SECONDS", default=10)
 CDP_PARTITIONS_AHEAD_DAYS = env.int("CDP_PARTITIONS_AHEAD_DAYS", default=7)
-CDP_DEFAULT_RATE_LIMIT_PER_SECOND = env.int("CDP_DEFAULT_RATE_LIMIT_PER_SECOND", default=0)  # 0: no limit
-CDP_SOURCE_CACHE_SECONDS = env.float("CDP_SOURCE_CACHE_SECONDS", default=0)
+# Collection throttling (0 turns a limit off): events per second per write key (a source's own limit wins), and
+# requests per second per client address (X-Forwarded-For only from TRUSTED_PROXIES).
+CDP_KEY_EVENTS_PER_SECOND = env.int("CDP_KEY_EVENTS_PER_SECOND", default=50_000)
+CDP_ADDRESS_REQUESTS_PER_SECOND = env.int("CDP_ADDRESS_REQUESTS_PER_SECOND", default=1_000)
+# Write-key lookups are cached per process: a source change bumps a generation in Redis that every request reads
+# with its throttling counters (cdp.services.source_cache), so rotation and revocation count at once; this is only
+# the longest a lookup is kept (0: no cache, one query per request).
+CDP_SOURCE_CACHE_SECONDS = env.float("CDP_SOURCE_CACHE_SECONDS", default=60)
 CDP_RETRY_AFTER_SECONDS = env.int("CDP_RETRY_AFTER_SECONDS", default=5)
 # Identifier types accepted from context.externalIds; any other type is ignored (the event is still stored).
 CDP_EXTERNAL_ID_TYPES = env.list("CDP_EXTERNAL_ID_TYPES", default=[

@@ -15,3 +15,5 @@ STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticF
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 CELERY_TASK_ALWAYS_EAGER = True
+# Tests change sources through the ORM too (no generation bump): the write-key cache is tested where it is set.
+CDP_SOURCE_CACHE_SECONDS = 0

@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/redoc/", login_required(SpectacularRedocView.as_view(url_name="api-schema")), name="api-redoc"),
     path("api/crm/", include("crm.api.urls")),
     path("api/reports/", include("reports.api_urls")),
+    path("api/", include("segments.api_urls")),
     path("cdp/", include("cdp.urls")),
     path("segments/", include("segments.urls")),
     path("reports/", include("reports.urls")),

@@ -14,8 +14,9 @@ from django.http import HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from cdp.api import auth, body, cors, ratelimit
+from cdp.api import auth, body, cors, throttle
 from cdp.api.errors import ApiError, error_response, json_response
+from cdp.models.sources import write_key_hash
 from cdp.services.ingest import events_ingest, rejections_record
 from cdp.services.validation import Rejection
 
@@ -67,24 +68,34 @@ def _request_rejected(source, exc: ApiError, payload, received_at) -> None:
         )
 
 
+def _event_count(kind: str, payload: dict) -> int:
+    batch = payload.get("batch") if kind == BATCH else None
+    return len(batch) if isinstance(batch, list) else 1
+
+
 def _collect(request, kind: str, cors_out: dict[str, str]) -> HttpResponse:
     received_at = timezone.now()
     body.content_type_check(request)
     header_key = auth.basic_auth_key(request)
-    source = auth.source_authenticate(header_key) if header_key else None
     cap = settings.CDP_MAX_BATCH_BYTES if kind == BATCH else settings.CDP_MAX_EVENT_BYTES
     try:
         payload = body.json_object_parse(body.body_read(request, cap=cap))
     except ApiError as exc:
-        if source is not None:
+        if header_key:  # keep the refused request for the source's debugger (401/403 first, as before)
+            source = auth.source_authenticate(header_key)
             _request_rejected(source, exc, f"<{request.META.get('CONTENT_LENGTH') or 0} byte body>", received_at)
         raise
-    if source is None:
+    key = header_key
+    if key is None:
         key = payload.get("writeKey")
         if key is None and kind == BATCH and isinstance(payload.get("batch"), list) and payload["batch"]:
             first = payload["batch"][0]
             key = first.get("writeKey") if isinstance(first, dict) else None
-        source = auth.source_authenticate(key)
+    key = auth.key_present(key)
+    digest = write_key_hash(key)
+    events = _event_count(kind, payload)
+    counts = throttle.count(request, key_digest=digest, events=events)  # one Redis round trip; 429 per address
+    source = auth.source_authenticate(key, digest=digest, generation=counts.generation)
 
     origin = request.META.get("HTTP_ORIGIN")
     if origin:
@@ -97,8 +108,7 @@ def _collect(request, kind: str, cors_out: dict[str, str]) -> HttpResponse:
     except ApiError as exc:
         _request_rejected(source, exc, payload, received_at)
         raise
-    if ratelimit.rate_limit_exceeded(source, len(messages)):
-        raise ApiError(429, "rate_limited", "too many events for this write key; retry later", {"Retry-After": "1"})
+    throttle.key_limit_check(source, counts, events)
 
     result = events_ingest(source=source, messages=messages, received_at=received_at, sent_at=sent_at)
     if kind != BATCH:

@@ -1,18 +1,33 @@
+import hashlib
 import secrets
 
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
+
+KEY_PREFIX_LENGTH = 6
 
 
 def new_write_key() -> str:
     return secrets.token_urlsafe(24)
 
 
+def write_key_hash(key: str) -> str:
+    """How a write key is stored and looked up: its SHA-256 (keys are long random strings: no salt needed)."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _unknown_key_hash() -> str:
+    # A source made without source_create (tests, fixtures) gets a key nobody knows.
+    return write_key_hash(new_write_key())
+
+
 class Source(models.Model):
     """Where events come from (a website, a server, an email platform, the CRM itself, an import).
 
-    The write key authenticates the collection API. After a rotation the previous key stays valid until
-    ``previous_key_expires_at`` (grace period), so senders can switch without losing events.
+    The write key authenticates the collection API. Only its SHA-256 and its first characters (to recognise it)
+    are stored; the key itself is shown once, when the source is created and when the key is rotated. After a
+    rotation the previous key stays valid until ``previous_key_expires_at`` (grace period), so senders can switch
+    without losing events; an admin can end the grace period at once.
     """
 
     class Kind(models.TextChoices):
@@ -25,8 +40,10 @@ class Source(models.Model):
 
     name = models.CharField(max_length=120, unique=True)
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    write_key = models.CharField(max_length=64, unique=True, default=new_write_key)
-    previous_write_key = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    write_key_prefix = models.CharField(max_length=12, blank=True, editable=False)
+    write_key_hash = models.CharField(max_length=64, unique=True, default=_unknown_key_hash, editable=False)
+    previous_key_prefix = models.CharField(max_length=12, blank=True, editable=False)
+    previous_key_hash = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
     previous_key_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     enabled = models.BooleanField(default=True)
     allowed_origins = ArrayField(
@@ -47,3 +64,12 @@ class Source(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_kind_display()})"
+
+    @property
+    def key_hint(self) -> str:
+        """The recognisable start of the current key, e.g. "AbC123••••••••" (empty when unknown)."""
+        return f"{self.write_key_prefix}{'•' * 8}" if self.write_key_prefix else ""
+
+    @property
+    def previous_key_hint(self) -> str:
+        return f"{self.previous_key_prefix}{'•' * 8}" if self.previous_key_prefix else ""

@@ -83,17 +83,23 @@ def _label(value: Any) -> str | None:
     return json.dumps(value, sort_keys=True)[:200]
 
 
-def state_add(defn: ComputedTrait, state: dict, message_type: str, payload: dict[str, Any], at: datetime) -> bool:
-    """Fold one event into ``state`` (the trait's own state dict). False when the event does not count."""
+def state_add(defn: ComputedTrait, state: dict, message_type: str, payload: dict[str, Any],
+              at: datetime | str) -> bool:
+    """Fold one event into ``state`` (the trait's own state dict). False when the event does not count.
+
+    ``at`` is the event time, or its ``time_key`` (UTC text, as identity resolution already holds it: no
+    datetime arithmetic per event and definition)."""
     if not matches(defn, message_type, payload):
         return False
-    bucket = at.astimezone(UTC).date().isoformat() if defn.window_days else "all"
+    if type(at) is not str:
+        at = time_key(at)
+    bucket = at[:10] if defn.window_days else "all"
     part = state.setdefault("b", {}).setdefault(bucket, {})
     agg = defn.aggregate
     if agg == "count":
         part["n"] = part.get("n", 0) + 1
     elif agg in ("first_time", "last_time"):
-        t = time_key(at)
+        t = at
         part["f"] = min(part.get("f", t), t)
         part["l"] = max(part.get("l", t), t)
     else:
@@ -144,10 +150,24 @@ def state_merge(a: dict, b: dict) -> dict:
     return out
 
 
+_SINCE: dict[tuple[int, datetime], str] = {}
+
+
+def _window_start(window_days: int, now: datetime) -> str:
+    """The first day (ISO date) of a window of ``window_days`` ending ``now``; memoised (asked per profile)."""
+    key = (window_days, now)
+    since = _SINCE.get(key)
+    if since is None:
+        if len(_SINCE) > 1000:
+            _SINCE.clear()
+        since = _SINCE[key] = (now.astimezone(UTC) - timedelta(days=window_days - 1)).date().isoformat()
+    return since
+
+
 def state_value(defn: ComputedTrait, state: dict | None, *, now: datetime) -> Any:
     buckets = (state or {}).get("b", {})
     if defn.window_days:
-        since = (now.astimezone(UTC) - timedelta(days=defn.window_days - 1)).date().isoformat()
+        since = _window_start(defn.window_days, now)
         parts = [p for b, p in buckets.items() if b >= since]
     else:
         parts = list(buckets.values())
@@ -187,7 +207,7 @@ def _iso(key: str | None) -> str | None:
 
 def state_prune(defn: ComputedTrait, state: dict, *, now: datetime) -> None:
     if defn.window_days and "b" in state:
-        since = (now.astimezone(UTC) - timedelta(days=defn.window_days - 1)).date().isoformat()
+        since = _window_start(defn.window_days, now)
         state["b"] = {b: p for b, p in state["b"].items() if b >= since}
 
 

@@ -27,6 +27,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_der_public_key, load_pem_public_key
 
+from cdp.services.webhook_replay import token_claim, token_release
+
 SENDGRID = "sendgrid"
 MAILGUN = "mailgun"
 PLATFORMS = (SENDGRID, MAILGUN)
@@ -69,6 +71,10 @@ MAX_MESSAGE_ID = 100
 # windows (SendGrid retries for up to 72 hours) and stays inside the dedupe window (CDP_DEDUPE_WINDOW_DAYS,
 # 7 days), so a captured request replayed later can never store its events twice.
 MAX_SIGNATURE_AGE_SECONDS = 3 * 24 * 3600 + 3600
+# Mailgun signs only timestamp + token, not the events: a captured signature could carry forged events. So its
+# signatures are accepted for 5 minutes and each token once (remembered for twice as long).
+MAILGUN_MAX_AGE_SECONDS = 5 * 60
+MAILGUN_TOKEN_TTL_SECONDS = 2 * MAILGUN_MAX_AGE_SECONDS
 MAX_EVENTS_PER_REQUEST = 2500
 
 
@@ -281,12 +287,12 @@ def email_webhook_receive(*, source: Any, platform: str, body: bytes, headers: M
                           now: float | None = None) -> WebhookOutcome:
     """Verify a webhook request of ``platform`` for the email ``source`` and ingest its events.
 
-    Raises WebhookNotConfigured, WebhookSignatureError (bad signature, or signed more than
-    MAX_SIGNATURE_AGE_SECONDS from ``now``: nothing is stored) or WebhookPayloadError. The signature is
+    Raises WebhookNotConfigured, WebhookSignatureError (bad signature, signed more than
+    MAX_SIGNATURE_AGE_SECONDS (Mailgun: MAILGUN_MAX_AGE_SECONDS) from ``now``, or a Mailgun token used before:
+    nothing is stored), ReplayCheckUnavailable (Redis down: Mailgun tokens cannot be checked) or
+    WebhookPayloadError. The signature is
     checked on the raw ``body`` before anything in it is trusted.
     """
-    from cdp.services.ingest import events_ingest  # noqa: PLC0415 - keeps the pure functions importable alone
-
     if platform not in PLATFORMS:
         raise WebhookPayloadError(f"unknown platform '{platform}'")
     secret = (source.settings or {}).get(SETTING_FOR_PLATFORM[platform]) or ""
@@ -304,8 +310,22 @@ def email_webhook_receive(*, source: Any, platform: str, body: bytes, headers: M
         timestamp, token, signature = mailgun_signature_fields(payload)
         if not mailgun_signature_valid(signing_key=secret, timestamp=timestamp, token=token, signature=signature):
             raise WebhookSignatureError("the Mailgun signature does not verify")
-        _check_age(timestamp, now=now)
+        _check_age(timestamp, now=now, max_age=MAILGUN_MAX_AGE_SECONDS)
         mapped = mailgun_messages(payload)
+        scope = f"mailgun:{source.pk}"
+        if not token_claim(scope=scope, token=token, ttl_seconds=MAILGUN_TOKEN_TTL_SECONDS):
+            raise WebhookSignatureError("this signature token was used already: a replay?")
+        try:
+            return _ingest(source, mapped)
+        except Exception:
+            token_release(scope=scope, token=token)  # nothing stored: the platform's retry must get through
+            raise
+    return _ingest(source, mapped)
+
+
+def _ingest(source: Any, mapped: MappedEvents) -> WebhookOutcome:
+    from cdp.services.ingest import events_ingest  # noqa: PLC0415 - keeps the pure functions importable alone
+
     if not mapped.messages:
         return WebhookOutcome(accepted=0, duplicates=0, rejected=0, skipped=mapped.skipped)
     result = events_ingest(source=source, messages=mapped.messages)
@@ -313,12 +333,12 @@ def email_webhook_receive(*, source: Any, platform: str, body: bytes, headers: M
                           skipped=mapped.skipped)
 
 
-def _check_age(timestamp: str, *, now: float | None) -> None:
+def _check_age(timestamp: str, *, now: float | None, max_age: int = MAX_SIGNATURE_AGE_SECONDS) -> None:
     try:
         signed_at = float(timestamp)
     except ValueError:
         raise WebhookSignatureError("the signature timestamp is not a number") from None
-    if abs((time.time() if now is None else now) - signed_at) > MAX_SIGNATURE_AGE_SECONDS:
+    if abs((time.time() if now is None else now) - signed_at) > max_age:
         raise WebhookSignatureError("the signature timestamp is too old (or in the future): a replay?")
 
 

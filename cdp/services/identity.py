@@ -249,7 +249,7 @@ def _events_apply(state: _Pass) -> None:
         if e.profile_id is None and defns:
             for d in defns:
                 s = row.computed_state.setdefault(d.key, {})
-                if ct.state_add(d, s, e.type, e.payload, e.at):
+                if ct.state_add(d, s, e.type, e.payload, e.time_key):
                     row.dirty = True
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from django.db import transaction
 
 from cdp.models import Source
+from cdp.services.source_cache import source_cache_invalidate
 
 
 @transaction.atomic
@@ -24,4 +25,5 @@ def source_settings_update(*, source_id: int, enabled: bool, allowed_origins: li
             merged[key] = value
     source.settings = merged
     source.save(update_fields=["enabled", "allowed_origins", "rate_limit_per_second", "settings"])
+    source_cache_invalidate()  # a disabled source or a new limit counts at once in every process
     return source

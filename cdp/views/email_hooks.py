@@ -16,6 +16,7 @@ from cdp.services.email_webhooks import (
     WebhookSignatureError,
     email_webhook_receive,
 )
+from cdp.services.webhook_replay import ReplayCheckUnavailable
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
 
@@ -49,6 +50,10 @@ def email_hook(request: HttpRequest, source_id: int, platform: str) -> JsonRespo
         return _error(401, "invalid_signature", str(exc))
     except WebhookPayloadError as exc:
         return _error(400, "malformed", str(exc))
+    except ReplayCheckUnavailable:
+        response = _error(503, "unavailable", "replays cannot be checked right now, retry later")
+        response["Retry-After"] = str(settings.CDP_RETRY_AFTER_SECONDS)
+        return response
     except (OperationalError, InterfaceError):
         response = _error(503, "unavailable", "the database is unavailable, retry later")
         response["Retry-After"] = str(settings.CDP_RETRY_AFTER_SECONDS)

@@ -10,8 +10,8 @@ from django.db.models.functions import Lower
 
 from crm.models import Company, Contact, CustomFieldDefinition
 from crm.selectors.contacts import contacts_visible_to
-from crm.selectors.custom_fields import custom_filter_q
 from crm.selectors.deals import deals_visible_to
+from crm.selectors.record_lists import owned_list_filter
 from crm.selectors.sorting import page_sorts
 from crm.selectors.visibility import owned_selectors
 
@@ -59,15 +59,8 @@ def companies_list(*, user: AbstractBaseUser, params: CompanyListParams,
     qs = companies_visible_to(user).select_related("owner", "team")
     errors: dict[str, str] = {}
     qs = companies_search(qs, params.q)
-    if params.owner == "me":
-        qs = qs.filter(owner=user)
-    elif params.owner == "none":
-        qs = qs.filter(owner__isnull=True)
-    elif params.owner:
-        if params.owner.isdigit():
-            qs = qs.filter(owner_id=int(params.owner))
-        else:
-            errors["owner"] = "Unknown owner."
+    qs = owned_list_filter(qs, user=user, owner=params.owner, tag=params.tag, custom=params.custom,
+                           object_type="company", definitions=definitions, errors=errors)
     if params.industry:
         qs = qs.filter(industry__iexact=params.industry)
     if params.size:
@@ -75,14 +68,6 @@ def companies_list(*, user: AbstractBaseUser, params: CompanyListParams,
             qs = qs.filter(size=params.size)
         else:
             errors["size"] = "Unknown size."
-    if params.tag:
-        qs = qs.filter(tags__contains=[params.tag])
-    if params.custom:
-        if definitions is None:
-            definitions = list(CustomFieldDefinition.objects.filter(object_type="company"))
-        q, custom_errors = custom_filter_q(definitions, params.custom)
-        errors.update({f"cf_{k}": v for k, v in custom_errors.items()})
-        qs = qs.filter(q)
     qs = qs.order_by(*COMPANY_SORTS.get(params.sort, COMPANY_SORTS[DEFAULT_COMPANY_SORT]))
     return qs, errors
 

@@ -16,7 +16,7 @@ from django.db.models.functions import Coalesce, Lower, StrIndex
 from django.db.models.lookups import GreaterThan
 
 from crm.models import Company, Contact, ContactEmail, ContactPhone, CustomFieldDefinition, Deal
-from crm.selectors.custom_fields import custom_filter_q
+from crm.selectors.record_lists import owned_list_filter
 from crm.selectors.sorting import page_sorts
 from crm.selectors.visibility import owned_selectors
 
@@ -165,13 +165,15 @@ def contacts_search(qs: QuerySet[Contact], query: str, *, order: Sequence | None
         return qs.order_by(*order) if order is not None else qs
     probes = [qs.filter(part).values_list("id", flat=True).order_by().prefetch_related(None) for part in plan.parts]
     probe = probes[0].union(*probes[1:], all=True).order_by() if len(probes) > 1 else probes[0]
-    # Each part yields a contact at most once: a probe that fills its limit holds more distinct ids than sorted.
-    found = set(probe[: (SEARCH_SORT_IDS + 1) * len(probes)])
+    # Each part yields a contact at most once: a probe that fills its limit holds more distinct ids than inlined.
+    found = set(probe[: (SEARCH_INLINE_IDS + 1) * len(probes)])
     if len(found) <= SEARCH_INLINE_IDS:
         qs = qs.filter(_is_any("id", sorted(found)))
         return qs.order_by(*_sort_without_index(order)) if order is not None else qs
     qs = qs.filter(plan.condition)
-    if len(found) <= SEARCH_SORT_IDS:
+    # A name-only search may be a common surname: read on (up to SEARCH_SORT_IDS) to tell. A company's matches
+    # spread over the name order, so its search walks the index at once.
+    if len(probes) == 1 and probe[: SEARCH_SORT_IDS + 1].count() <= SEARCH_SORT_IDS:
         # A common surname ("Garcia": ~10,000 of a million): its matches cluster in name order, where walking the
         # name index would read every contact before the cluster. The probe has just read these rows, so the
         # count and the page find them in the cache and sort them.
@@ -198,30 +200,15 @@ def contacts_list(*, user: AbstractBaseUser, params: ContactListParams,
     """
     qs = contacts_visible_to(user).select_related("company", "owner", "team")
     errors: dict[str, str] = {}
-    if params.owner == "me":
-        qs = qs.filter(owner=user)
-    elif params.owner == "none":
-        qs = qs.filter(owner__isnull=True)
-    elif params.owner:
-        if params.owner.isdigit():
-            qs = qs.filter(owner_id=int(params.owner))
-        else:
-            errors["owner"] = "Unknown owner."
+    qs = owned_list_filter(qs, user=user, owner=params.owner, tag=params.tag, custom=params.custom,
+                           object_type="contact", definitions=definitions, errors=errors)
     if params.lifecycle:
         if params.lifecycle in Contact.Lifecycle.values:
             qs = qs.filter(lifecycle_stage=params.lifecycle)
         else:
             errors["lifecycle"] = "Unknown lifecycle stage."
-    if params.tag:
-        qs = qs.filter(tags__contains=[params.tag])
     if params.company:
         qs = qs.filter(company_id=params.company)
-    if params.custom:
-        if definitions is None:
-            definitions = list(CustomFieldDefinition.objects.filter(object_type="contact"))
-        q, custom_errors = custom_filter_q(definitions, params.custom)
-        errors.update({f"cf_{k}": v for k, v in custom_errors.items()})
-        qs = qs.filter(q)
     order = CONTACT_SORTS.get(params.sort, CONTACT_SORTS[DEFAULT_CONTACT_SORT])
     # Last, so that the search's probe counts only the matches the other filters keep.
     return contacts_search(qs, params.q, order=order), errors

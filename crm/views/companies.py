@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils.html import escape
 from django.views.decorators.http import require_http_methods, require_POST
@@ -15,9 +13,8 @@ from config.csv_export import csv_stream_response
 from crm.extensions import timeline_for
 from crm.forms.companies import CompanyForm, CompanyListForm
 from crm.forms.contacts import company_label, split_list
-from crm.forms.custom_fields import custom_values_from, errors_to_form
-from crm.models import Company, SavedView
-from crm.selectors.assignment import can_create_records, owner_filter_choices
+from crm.forms.custom_fields import custom_values_from
+from crm.models import Company
 from crm.selectors.companies import (
     CompanyListParams,
     companies_list,
@@ -34,16 +31,16 @@ from crm.services.companies import company_create, company_delete, company_updat
 from crm.views.list_support import (
     custom_filters_from,
     page_of,
-    query_without,
-    sort_links,
 )
 from crm.views.records import (
     RecordKind,
     record_edit,
-    record_form_page,
     record_get,
     record_inline,
+    record_list_page,
+    record_new,
     record_remove,
+    record_require_create,
     record_timeline,
 )
 
@@ -77,7 +74,8 @@ COMPANIES = RecordKind(
     update=lambda record, actor, changes: company_update(company=record, actor=actor, changes=changes),
     delete=lambda record, actor: company_delete(company=record, actor=actor),
     inline_fields={"domain": "Domain", "industry": "Industry", "size": "Size", "tags": "Tags"},
-    search_placeholder="Name or domain", inline_options=_inline_options,
+    search_placeholder="Name or domain", delete_confirm="Delete this company? Its contacts are kept.",
+    inline_options=_inline_options,
 )
 
 
@@ -93,17 +91,9 @@ def company_list(request):
     qs, filter_errors = companies_list(user=request.user, params=params, definitions=definitions)
     page = page_of(qs, request)
     counts = company_contact_counts(list(page.object_list))
-    context = {
-        "form": form, "page": page, "params": params, "filter_errors": filter_errors, "definitions": definitions,
-        "rows": [(c, counts.get(c.pk, 0)) for c in page.object_list],
-        "sort_links": sort_links(request.GET, SORT_COLUMNS, params.sort),
-        "query": query_without(request.GET, "page"), "owners": owner_filter_choices(request.user),
-        "sizes": Company.Size.choices, "can_create": can_create_records(request.user),
-        "saved_views": SavedView.objects.filter(user=request.user, object_type="company"), "kind": COMPANIES,
-    }
-    if request.htmx and request.htmx.target == "company-results":
-        return render(request, "crm/companies/_results.html", context)
-    return render(request, "crm/companies/list.html", context)
+    return record_list_page(request, COMPANIES, form=form, params=params, page=page, filter_errors=filter_errors,
+                            definitions=definitions, sort_columns=SORT_COLUMNS,
+                            rows=[(c, counts.get(c.pk, 0)) for c in page.object_list], sizes=Company.Size.choices)
 
 
 @login_required
@@ -135,20 +125,12 @@ def _service_kwargs(form: CompanyForm, definitions) -> dict:
 @login_required
 @require_http_methods(["GET", "POST"])
 def company_new(request):
-    if not can_create_records(request.user):
-        raise PermissionDenied("You may not create companies.")
+    record_require_create(request, COMPANIES)
     definitions = _definitions()
     initial = {"owner": request.user.pk} if request.method == "GET" else {}
     form = CompanyForm(request.POST or None, user=request.user, definitions=definitions, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            company = company_create(actor=request.user, **_service_kwargs(form, definitions))
-        except ValidationError as exc:
-            errors_to_form(form, exc)
-        else:
-            messages.success(request, f"Created {company}.")
-            return redirect("company-detail", pk=company.pk)
-    return record_form_page(request, COMPANIES, form=form)
+    return record_new(request, COMPANIES, form=form,
+                      create=lambda form: company_create(actor=request.user, **_service_kwargs(form, definitions)))
 
 
 @login_required

@@ -13,9 +13,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from config.csv_export import csv_stream_response
 from crm.extensions import contact_panels, timeline_for
 from crm.forms.contacts import BulkActionForm, ContactForm, ContactListForm, split_list
-from crm.forms.custom_fields import custom_values_from, errors_to_form
-from crm.models import Contact, SavedView
-from crm.selectors.assignment import assignable_owners, can_create_records, owner_filter_choices
+from crm.forms.custom_fields import custom_values_from
+from crm.models import Contact
+from crm.selectors.assignment import assignable_owners
 from crm.selectors.companies import companies_visible_to
 from crm.selectors.contacts import (
     ContactListParams,
@@ -37,15 +37,16 @@ from crm.views.list_support import (
     custom_filters_from,
     page_of,
     query_without,
-    sort_links,
 )
 from crm.views.records import (
     RecordKind,
     record_edit,
-    record_form_page,
     record_get,
     record_inline,
+    record_list_page,
+    record_new,
     record_remove,
+    record_require_create,
     record_timeline,
 )
 from crm.views.sales_common import safe_next
@@ -93,7 +94,8 @@ CONTACTS = RecordKind(
     delete=lambda record, actor: contact_delete(contact=record, actor=actor),
     inline_fields={"title": "Title", "lifecycle_stage": "Lifecycle stage", "lead_source": "Lead source",
                    "tags": "Tags", "owner": "Owner"},
-    search_placeholder="Name, email, phone, company", wide_fields=frozenset({"emails", "phones"}),
+    search_placeholder="Name, email, phone, company", delete_confirm="Delete this contact?",
+    wide_fields=frozenset({"emails", "phones"}),
     inline_options=_inline_options, inline_value=_inline_value,
 )
 
@@ -109,17 +111,10 @@ def contact_list(request):
     params = _params(form, request)
     qs, filter_errors = contacts_list(user=request.user, params=params, definitions=definitions)
     page = page_of(qs, request)
-    context = {
-        "form": form, "page": page, "params": params, "filter_errors": filter_errors,
-        "definitions": definitions, "sort_links": sort_links(request.GET, SORT_COLUMNS, params.sort),
-        "query": query_without(request.GET, "page"), "page_query": query_without(request.GET, "page"),
-        "owners": owner_filter_choices(request.user), "assignable": assignable_owners(request.user),
-        "lifecycles": Contact.Lifecycle.choices, "can_create": can_create_records(request.user),
-        "saved_views": SavedView.objects.filter(user=request.user, object_type="contact"), "kind": CONTACTS,
-    }
-    if request.htmx and request.htmx.target == "contact-results":
-        return render(request, "crm/contacts/_results.html", context)
-    return render(request, "crm/contacts/list.html", context)
+    return record_list_page(request, CONTACTS, form=form, params=params, page=page, filter_errors=filter_errors,
+                            definitions=definitions, sort_columns=SORT_COLUMNS,
+                            page_query=query_without(request.GET, "page"), assignable=assignable_owners(request.user),
+                            lifecycles=Contact.Lifecycle.choices)
 
 
 @login_required
@@ -185,23 +180,15 @@ def _service_kwargs(form: ContactForm, definitions) -> dict:
 @login_required
 @require_http_methods(["GET", "POST"])
 def contact_new(request):
-    if not can_create_records(request.user):
-        raise PermissionDenied("You may not create contacts.")
+    record_require_create(request, CONTACTS)
     definitions = _definitions()
     initial = {"owner": request.user.pk} if request.method == "GET" else None
     company_id = request.GET.get("company", "")
     if initial is not None and company_id.isdigit():
         initial["company"] = companies_visible_to(request.user).filter(pk=int(company_id)).first()
     form = ContactForm(request.POST or None, user=request.user, definitions=definitions, initial=initial or {})
-    if request.method == "POST" and form.is_valid():
-        try:
-            contact = contact_create(actor=request.user, **_service_kwargs(form, definitions))
-        except ValidationError as exc:
-            errors_to_form(form, exc)
-        else:
-            messages.success(request, f"Created {contact}.")
-            return redirect("contact-detail", pk=contact.pk)
-    return record_form_page(request, CONTACTS, form=form)
+    return record_new(request, CONTACTS, form=form,
+                      create=lambda form: contact_create(actor=request.user, **_service_kwargs(form, definitions)))
 
 
 @login_required

@@ -15,8 +15,16 @@ from django.urls import reverse
 
 from crm.extensions import timeline_for
 from crm.forms.custom_fields import errors_to_form
+from crm.selectors.assignment import can_create_records, owner_filter_choices
 from crm.selectors.custom_fields import custom_field_definitions_for
-from crm.views.list_support import inline_changes, inline_saved_response, validation_text
+from crm.selectors.record_lists import saved_views_of
+from crm.views.list_support import (
+    inline_changes,
+    inline_saved_response,
+    query_without,
+    sort_links,
+    validation_text,
+)
 
 # (value, label) pairs of a select, and the selected value; None: the field is edited as text.
 Options = tuple[list[tuple[Any, str]], Any] | None
@@ -60,6 +68,14 @@ class RecordKind:
     @property
     def detail_url(self) -> str:
         return f"{self.noun}-detail"
+
+    @property
+    def edit_url(self) -> str:
+        return f"{self.noun}-edit"
+
+    @property
+    def delete_url(self) -> str:
+        return f"{self.noun}-delete"
 
     @property
     def inline_url(self) -> str:
@@ -127,6 +143,39 @@ def _inline_form_context(request, kind: RecordKind, context: dict) -> dict:
         label = kind.inline_fields[field]
     return {**context, "label": label, "current": current, "options": options[0] if options else None,
             "selected": options[1] if options else None}
+
+
+def record_list_page(request, kind: RecordKind, *, form, params, page, filter_errors: dict, definitions: list,
+                     sort_columns: list[str], **extra):
+    """The list page (or, for an htmx request aimed at the results, the results alone) with what every record
+    list shows: filters, sort links, owners to filter by, saved views."""
+    context = {
+        "form": form, "page": page, "params": params, "filter_errors": filter_errors, "definitions": definitions,
+        "sort_links": sort_links(request.GET, sort_columns, params.sort), "query": query_without(request.GET, "page"),
+        "owners": owner_filter_choices(request.user), "can_create": can_create_records(request.user),
+        "saved_views": saved_views_of(request.user, object_type=kind.noun), "kind": kind, **extra,
+    }
+    if request.htmx and request.htmx.target == f"{kind.noun}-results":
+        return render(request, kind.results_template, context)
+    return render(request, f"crm/{kind.plural}/list.html", context)
+
+
+def record_require_create(request, kind: RecordKind) -> None:
+    if not can_create_records(request.user):
+        raise PermissionDenied(f"You may not create {kind.plural}.")
+
+
+def record_new(request, kind: RecordKind, *, form, create: Callable[[Any], Any]):
+    """The new-record page: ``create(form)`` calls the kind's create service once the form is valid."""
+    if request.method == "POST" and form.is_valid():
+        try:
+            record = create(form)
+        except ValidationError as exc:
+            errors_to_form(form, exc)
+        else:
+            messages.success(request, f"Created {record}.")
+            return redirect(kind.detail_url, pk=record.pk)
+    return record_form_page(request, kind, form=form)
 
 
 def record_form_page(request, kind: RecordKind, *, form, record=None):

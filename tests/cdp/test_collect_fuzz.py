@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cdp.models import Source
+from cdp.models.sources import write_key_hash
 from tests.cdp.collect_support import basic
 
 pytestmark = pytest.mark.django_db
@@ -56,7 +57,8 @@ content_types = st.sampled_from(["application/json", "text/plain", "text/plain; 
 
 @pytest.fixture
 def fuzz_source(db):
-    return Source.objects.create(name="Fuzz", kind="website", write_key=KEY, allowed_origins=["*"])
+    return Source.objects.create(name="Fuzz", kind="website", write_key_hash=write_key_hash(KEY),
+                                 write_key_prefix=KEY[:6], allowed_origins=["*"])
 
 
 @pytest.mark.slow  # 300 requests against the database

@@ -225,4 +225,4 @@ def test_createsource_prints_the_write_key_last(capsys):
     call_command("createsource", "Backend", "--kind", "server")
     lines = capsys.readouterr().out.strip().splitlines()
     source = Source.objects.get(name="Backend")
-    assert lines[-1] == source.write_key and source.kind == "server" and source.enabled
+    assert source_for_write_key(lines[-1]) == source and source.kind == "server" and source.enabled

@@ -12,6 +12,7 @@ from django.utils import timezone
 from cdp.models import EventProfile, IngestBatch, MessageDedupe, RawEvent, RejectedMessage, Source
 from cdp.services import retention
 from cdp.services.ingest import batches_requeue_stale, events_ingest
+from cdp.services.sources import source_for_write_key
 from cdp.tasks import batches_sweep, dedupe_prune, partitions_maintain, rejected_prune
 from tests.cdp.collect_support import make_source, post, track
 
@@ -207,11 +208,21 @@ def test_admin_rotate_action_and_pages(client, admin_user):
     client.force_login(admin_user)
     source = make_source()
     old = source.write_key
-    r = client.post("/admin/cdp/source/", {"action": "rotate_write_key", "_selected_action": [source.pk]})
-    assert r.status_code == 302
+    source.settings = {"mailgun_signing_key": "mg-secret-123", "sendgrid_public_key": "pk-abc"}
+    source.save(update_fields=["settings"])
+    r = client.post("/admin/cdp/source/", {"action": "rotate_write_key", "_selected_action": [source.pk]},
+                    follow=True)
+    shown = [str(m) for m in r.context["messages"]]
     source.refresh_from_db()
-    assert source.write_key != old and source.previous_write_key == old
-    assert source.previous_key_expires_at > timezone.now()
+    assert source.previous_key_prefix == old[:6] and source.previous_key_expires_at > timezone.now()
+    new_key = shown[0].rsplit(" ", 1)[-1]
+    assert source_for_write_key(new_key) == source and source_for_write_key(old) == source
+    change = client.get(f"/admin/cdp/source/{source.pk}/change/").content.decode()
+    assert "mg-secret-123" not in change and "pk-abc" not in change and new_key not in change
+    assert source.key_hint in change
+    r = client.post("/admin/cdp/source/", {"action": "end_grace_period", "_selected_action": [source.pk]})
+    assert r.status_code == 302 and source_for_write_key(old) is None
+    assert source_for_write_key(new_key) == source
     events_ingest(source=source, messages=[track(1), {"type": "track"}])
     for url in ["/admin/cdp/source/", f"/admin/cdp/source/{source.pk}/change/", "/admin/cdp/rawevent/",
                 "/admin/cdp/ingestbatch/", "/admin/cdp/rejectedmessage/"]:

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import time
+import uuid
 
 import pytest
 from django.urls import reverse
@@ -44,8 +45,8 @@ def sendgrid_post(client, source, private, events, *, tamper=False, timestamp=No
                           HTTP_X_TWILIO_EMAIL_EVENT_WEBHOOK_TIMESTAMP=ts)
 
 
-def mailgun_body(event_id, event, recipient="bo@example.com", key=MAILGUN_KEY, signed_at=None, **extra):
-    ts, token = str(int(signed_at or time.time())), "t" * 50
+def mailgun_body(event_id, event, recipient="bo@example.com", key=MAILGUN_KEY, signed_at=None, token=None, **extra):
+    ts, token = str(int(signed_at or time.time())), token or uuid.uuid4().hex + uuid.uuid4().hex[:18]
     signature = hmac.new(key.encode(), (ts + token).encode(), hashlib.sha256).hexdigest()
     return {"signature": {"timestamp": ts, "token": token, "signature": signature},
             "event-data": {"id": event_id, "event": event, "recipient": recipient, "timestamp": time.time(),
@@ -160,3 +161,30 @@ def test_old_signed_requests_are_refused_as_replays(client, email_source, sendgr
     assert stale.status_code == 401
     two_days_ago = str(int(time.time()) - 2 * 24 * 3600)  # a platform retry: still accepted
     assert sendgrid_post(client, email_source, private, SENDGRID_EVENTS, timestamp=two_days_ago).status_code == 200
+
+
+def test_a_mailgun_signature_is_accepted_once(client, email_source):
+    first = mailgun_body("mg-r1", "opened")
+    assert mailgun_post(client, email_source, first).status_code == 200
+    # The same signature with forged event data (Mailgun does not sign the events): refused.
+    forged = dict(first, **{"event-data": {"id": "mg-forged", "event": "unsubscribed",
+                                           "recipient": "victim@example.com", "timestamp": time.time()}})
+    replay = mailgun_post(client, email_source, forged)
+    assert replay.status_code == 401 and "used already" in replay.json()["detail"]
+    assert not RawEvent.objects.filter(message_id="mailgun-mg-forged").exists()
+
+
+def test_mailgun_signatures_older_than_five_minutes_are_refused(client, email_source):
+    assert mailgun_post(client, email_source, mailgun_body("mg-4m", "opened",
+                                                           signed_at=time.time() - 240)).status_code == 200
+    late = mailgun_post(client, email_source, mailgun_body("mg-6m", "opened", signed_at=time.time() - 360))
+    assert late.status_code == 401 and "too old" in late.json()["detail"]
+
+
+def test_mailgun_without_redis_answers_503_so_the_platform_retries(client, email_source, settings):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    body = mailgun_body("mg-down", "opened")
+    response = mailgun_post(client, email_source, body)
+    assert response.status_code == 503 and response["Retry-After"]
+    assert response.json()["error"] == "unavailable"
+    assert not RawEvent.objects.filter(message_id="mailgun-mg-down").exists()

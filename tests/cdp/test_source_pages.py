@@ -55,14 +55,15 @@ def test_sales_and_support_read_without_keys_or_payloads(client, website, role):
     client.force_login(UserFactory(username=f"reader-{role}", role=role))
     listing = client.get(reverse("cdp:index")).content.decode()
     assert "Shop website" in listing and 'data-testid="volume-totals"' in listing
-    assert website.write_key[:4] + "•" not in listing and "New source" not in listing
+    assert website.key_hint not in listing and "New source" not in listing
     detail = client.get(reverse("cdp:source-detail", args=[website.pk]))
     assert detail.status_code == 200
     body = detail.content.decode()
     assert website.write_key not in body and "https://shop.test" in body and "Rotate key" not in body
-    for name in ("cdp:source-key", "cdp:source-debugger", "cdp:source-debugger-feed", "cdp:source-try"):
+    for name in ("cdp:source-debugger", "cdp:source-debugger-feed", "cdp:source-try"):
         assert client.get(reverse(name, args=[website.pk])).status_code == 403
     assert client.post(reverse("cdp:source-rotate", args=[website.pk])).status_code == 403
+    assert client.post(reverse("cdp:source-end-grace", args=[website.pk])).status_code == 403
     assert client.post(reverse("cdp:source-detail", args=[website.pk]), {"enabled": ""}).status_code == 403
     assert client.get(reverse("cdp:source-new")).status_code == 403
     website.refresh_from_db()
@@ -96,11 +97,10 @@ def test_list_shows_kind_status_masked_key_and_chart(marketing_client, website, 
         response = marketing_client.get(reverse("cdp:index"))
     body = response.content.decode()
     assert body.count('data-testid="source-row"') == 6
-    assert f"<code>{website.write_key[:4]}{'•' * 12}</code>" in body and website.write_key not in body
+    assert website.key_hint in body and website.write_key[:6] == website.write_key_prefix
+    assert website.write_key not in body
     assert 'data-accepted="2" data-rejected="1"' in body
     assert "Website" in body and "Disabled" in body
-    reveal = marketing_client.get(reverse("cdp:source-key", args=[website.pk]))
-    assert website.write_key in reveal.content.decode()
 
 
 def test_detail_chart_has_axis_titles_and_its_numbers_in_a_table(marketing_client, website):
@@ -130,9 +130,14 @@ def test_create_source_and_form_errors(marketing_client, website):
         "name": "Landing pages", "kind": "website", "allowed_origins": "https://a.test\nhttps://b.test/",
         "rate_limit_per_second": "50"})
     source = Source.objects.get(name="Landing pages")
-    assert response.status_code == 302 and response["Location"] == reverse("cdp:source-detail", args=[source.pk])
+    assert response.status_code == 200
     assert source.allowed_origins == ["https://a.test", "https://b.test"] and source.rate_limit_per_second == 50
-    assert len(source.write_key) >= 20
+    # The key is shown once, in this answer (with the snippet), and only its hash is stored.
+    shown = response.context["new_key"]
+    assert len(shown) >= 20 and shown in response.content.decode() and source_for_write_key(shown) == source
+    assert shown not in str(Source.objects.filter(pk=source.pk).values().get())
+    later = marketing_client.get(reverse("cdp:source-detail", args=[source.pk])).content.decode()
+    assert shown not in later and source.key_hint in later
 
     duplicate = marketing_client.post(reverse("cdp:source-new"), {"name": "shop WEBSITE", "kind": "server"})
     assert duplicate.status_code == 400 and "exists already" in duplicate.content.decode()
@@ -147,22 +152,35 @@ def test_create_source_and_form_errors(marketing_client, website):
 def test_detail_shows_snippet_for_website_sources(marketing_client, website):
     body = marketing_client.get(reverse("cdp:source-detail", args=[website.pk])).content.decode()
     assert 'data-testid="snippet"' in body
-    assert f'a.load("{website.write_key}",{{apiHost:"http://testserver"}})' in body
+    assert 'a.load("YOUR_WRITE_KEY",{apiHost:"http://testserver"})' in body and website.write_key not in body
     assert "http://testserver/static/js/tracker.js" in body
     assert reverse("cdp:source-try", args=[website.pk]) in body
-    try_page = marketing_client.get(reverse("cdp:source-try", args=[website.pk])).content.decode()
+    url = reverse("cdp:source-try", args=[website.pk])
+    asks = marketing_client.get(url).content.decode()
+    assert 'data-testid="try-key-form"' in asks and "tracker-demo.js" not in asks
+    wrong = marketing_client.post(url, {"write_key": "not-the-key"})
+    assert wrong.status_code == 400 and "not a current write key" in wrong.content.decode()
+    try_page = marketing_client.post(url, {"write_key": website.write_key}).content.decode()
     assert f'data-write-key="{website.write_key}"' in try_page and "tracker-demo.js" in try_page
 
 
 def test_rotate_key_keeps_old_key_for_the_grace_period(marketing_client, website):
     old_key = website.write_key
-    response = marketing_client.post(reverse("cdp:source-rotate", args=[website.pk]), follow=True)
+    response = marketing_client.post(reverse("cdp:source-rotate", args=[website.pk]))
+    new_key = response.context["new_key"]
     website.refresh_from_db()
-    assert website.write_key != old_key and website.previous_write_key == old_key
-    assert source_for_write_key(old_key) == website and source_for_write_key(website.write_key) == website
+    assert new_key != old_key and website.previous_key_prefix == old_key[:6]
+    assert source_for_write_key(old_key) == website and source_for_write_key(new_key) == website
     body = response.content.decode()
-    assert "New write key issued" in body and 'data-testid="grace"' in body
+    assert "New write key issued" in body and 'data-testid="grace"' in body and new_key in body
+    assert f'a.load("{new_key}"' in body
+    assert new_key not in marketing_client.get(reverse("cdp:source-detail", args=[website.pk])).content.decode()
     assert marketing_client.get(reverse("cdp:source-rotate", args=[website.pk])).status_code == 405
+    # The grace period can be ended at once: the old key stops, the new one goes on.
+    assert marketing_client.post(reverse("cdp:source-end-grace", args=[website.pk])).status_code == 302
+    assert source_for_write_key(old_key) is None and source_for_write_key(new_key) == website
+    body = marketing_client.get(reverse("cdp:source-detail", args=[website.pk])).content.decode()
+    assert 'data-testid="grace"' not in body
 
 
 def test_settings_edit(marketing_client, website):

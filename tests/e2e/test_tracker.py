@@ -62,6 +62,8 @@ def test_try_page_tracks_and_identifies_with_one_anonymous_id(browser_page, live
     source = source_create(name="Demo site", kind=Source.Kind.WEBSITE)
     login(page, live_server, marketing_user)
     page.goto(f"{live_server.url}/cdp/sources/{source.pk}/try/")
+    page.fill("#try-write-key", source.write_key)  # keys are stored hashed: the page asks for it
+    page.click("[data-testid=try-key-form] button[type=submit]")
     page.wait_for_function("document.getElementById('demo-anonymous-id').textContent.length > 10")
     anonymous_id = page.text_content("[data-testid=anonymous-id]")
 
@@ -105,6 +107,9 @@ def test_snippet_on_another_site_sends_on_unload_and_keeps_the_ids(browser_page,
     detail = client.get(reverse("cdp:source-detail", args=[source.pk])).content.decode()
     snippet = html.unescape(re.search(r'data-testid="snippet"><code>(.*?)</code>', detail, re.S).group(1))
     assert f'apiHost:"{live_server.url}"' in snippet
+    # Keys are stored hashed: the page shows a placeholder, the site owner puts in the key shown at creation.
+    assert 'a.load("YOUR_WRITE_KEY"' in snippet
+    snippet = snippet.replace("YOUR_WRITE_KEY", source.write_key)
     snippet = snippet.replace(f'apiHost:"{live_server.url}"}}', f'apiHost:"{live_server.url}",flushInterval:600000}}')
     snippet = snippet.replace("a.page();", 'a.page("Shop","Home");')
     page_html = (f"<!doctype html><html><head><title>Shop</title>{snippet}</head>"

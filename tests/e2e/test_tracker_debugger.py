@@ -6,8 +6,8 @@ import pytest
 
 from cdp.models import Source
 from cdp.services.ingest import events_ingest
-from cdp.services.sources import source_create
-from tests.e2e.conftest import login, screenshot
+from cdp.services.sources import source_create, source_for_write_key
+from tests.e2e.conftest import axe_violations, login, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -32,7 +32,7 @@ def test_debugger_shows_new_messages_as_they_arrive(browser_page, live_server, m
     screenshot(page, "cdp-debugger")
 
 
-def test_sources_page_shows_chart_and_reveals_key(browser_page, live_server, marketing_user):
+def test_sources_page_shows_chart_and_only_the_key_prefix(browser_page, live_server, marketing_user):
     page = browser_page
     source = source_create(name="Chart site", kind=Source.Kind.WEBSITE)
     events_ingest(source=source, messages=[{"type": "track", "event": "E", "userId": "u", "messageId": f"c{n}"}
@@ -41,10 +41,8 @@ def test_sources_page_shows_chart_and_reveals_key(browser_page, live_server, mar
     page.goto(f"{live_server.url}/cdp/")
     row = page.locator('[data-testid=source-row][data-source="Chart site"]')
     assert "4 accepted" in row.inner_text()
-    assert source.write_key not in row.inner_text()
-    row.get_by_role("button", name="Reveal").click()
-    page.wait_for_selector("[data-testid=write-key]")
-    assert row.locator("[data-testid=write-key]").inner_text() == source.write_key
+    assert source.write_key not in page.content()
+    assert row.locator("[data-testid=key-hint]").inner_text() == source.key_hint
     screenshot(page, "cdp-sources")
     # The source's volume chart has labelled axes (drawn by plotly) and its numbers in a table.
     page.goto(f"{live_server.url}/cdp/sources/{source.pk}/")
@@ -67,13 +65,18 @@ def test_rotate_key_on_the_source_page(browser_page, live_server, marketing_user
     old_key = source.write_key
     login(page, live_server, marketing_user)
     page.goto(f"{live_server.url}/cdp/sources/{source.pk}/")
-    assert old_key in page.inner_text("[data-testid=snippet]")
+    assert old_key not in page.content() and "YOUR_WRITE_KEY" in page.inner_text("[data-testid=snippet]")
     page.click("[data-testid=rotate-key]")
     page.wait_for_selector("[data-testid=grace]")
-    source.refresh_from_db()
-    assert source.write_key != old_key
-    assert source.write_key in page.inner_text("[data-testid=snippet]")
-    page.click("[data-testid=reveal-key]")
-    assert page.inner_text("[data-testid=write-key]") == source.write_key
+    new_key = page.inner_text("[data-testid=write-key]")
+    assert new_key != old_key and source_for_write_key(new_key) == source
+    assert new_key in page.inner_text("[data-testid=snippet]")
     assert "New write key issued" in page.inner_text("main")
+    assert axe_violations(page) == []
     screenshot(page, "cdp-source-detail")
+    # Ending the grace period asks first, then the old key stops working.
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("[data-testid=end-grace]")
+    page.wait_for_selector("[data-testid=grace]", state="detached")
+    assert source_for_write_key(old_key) is None and source_for_write_key(new_key) == source
+    assert new_key not in page.content()

@@ -152,15 +152,20 @@ def test_lenient_casts_never_fail_a_query():
 
 
 @pytest.mark.django_db
-def test_ticket_conditions_count_zero_tickets_while_the_crm_has_none_or_count_real_ones():
-    from django.apps import apps
+def test_ticket_conditions_count_real_tickets_by_status_and_priority():
+    from crm.models import Contact, Ticket
 
-    pid = _profile()
-    rule = [{"type": "tickets", "status": "open", "priority": ["urgent"], "count": {"op": "exactly", "value": 0}}]
-    try:
-        apps.get_model("crm", "Ticket")
-    except LookupError:
-        assert matches(rule) == {pid}
-        assert matches([{**rule[0], "count": {"op": "at_least", "value": 1}}]) == set()
-    else:  # pragma: no cover - covered by test_tickets once tickets exist
-        assert pid in matches(rule)
+    quiet, urgent, solved = (Contact.objects.create(first_name=n) for n in ("Quiet", "Urgent", "Solved"))
+    Ticket.objects.create(subject="Down", requester=urgent, status="open", priority="urgent")
+    Ticket.objects.create(subject="Slow", requester=urgent, status="pending", priority="normal")
+    Ticket.objects.create(subject="Done", requester=solved, status="solved", priority="urgent", solved_at=NOW)
+    profiles = {c.first_name: Profile.objects.create(crm_contact_id=c.pk).pk for c in (quiet, urgent, solved)}
+    anonymous = _profile()
+    no_open_urgent = [{"type": "tickets", "status": "open", "priority": ["urgent"], "count": {"op": "exactly",
+                                                                                               "value": 0}}]
+    assert matches(no_open_urgent) == {profiles["Quiet"], profiles["Solved"], anonymous}
+    assert matches([{"type": "tickets", "count": {"op": "at_least", "value": 2}}]) == {profiles["Urgent"]}
+    assert matches([{"type": "tickets", "status": "any", "priority": ["urgent"]}]) == {
+        profiles["Urgent"], profiles["Solved"]}
+    # The real-time form of the query (a few profiles) counts the same tickets.
+    assert matches(no_open_urgent, profile_ids=[profiles["Urgent"], anonymous]) == {anonymous}

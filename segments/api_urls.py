@@ -1,0 +1,11 @@
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from segments.api import SegmentViewSet, profile_memberships
+
+router = SimpleRouter()
+router.register("segments", SegmentViewSet, basename="api-segment")
+urlpatterns = [
+    path("segments/profiles/<int:profile_id>/memberships/", profile_memberships, name="api-profile-memberships"),
+    *router.urls,
+]
