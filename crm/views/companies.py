@@ -74,7 +74,8 @@ COMPANIES = RecordKind(
     update=lambda record, actor, changes: company_update(company=record, actor=actor, changes=changes),
     delete=lambda record, actor: company_delete(company=record, actor=actor),
     inline_fields={"domain": "Domain", "industry": "Industry", "size": "Size", "tags": "Tags"},
-    search_placeholder="Name or domain", inline_options=_inline_options,
+    search_placeholder="Name or domain", delete_confirm="Delete this company? Its contacts are kept.",
+    inline_options=_inline_options,
 )
 
 

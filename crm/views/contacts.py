@@ -94,7 +94,8 @@ CONTACTS = RecordKind(
     delete=lambda record, actor: contact_delete(contact=record, actor=actor),
     inline_fields={"title": "Title", "lifecycle_stage": "Lifecycle stage", "lead_source": "Lead source",
                    "tags": "Tags", "owner": "Owner"},
-    search_placeholder="Name, email, phone, company", wide_fields=frozenset({"emails", "phones"}),
+    search_placeholder="Name, email, phone, company", delete_confirm="Delete this contact?",
+    wide_fields=frozenset({"emails", "phones"}),
     inline_options=_inline_options, inline_value=_inline_value,
 )
 

@@ -70,6 +70,14 @@ class RecordKind:
         return f"{self.noun}-detail"
 
     @property
+    def edit_url(self) -> str:
+        return f"{self.noun}-edit"
+
+    @property
+    def delete_url(self) -> str:
+        return f"{self.noun}-delete"
+
+    @property
     def inline_url(self) -> str:
         return f"{self.noun}-inline"
 
