@@ -28,6 +28,9 @@ def profile_segments(profile_id: int) -> list[dict]:
 
 def register() -> None:
     from cdp.extensions import register_profile_segment_provider, register_profiles_changed_listener  # noqa: PLC0415
+    from crm.extensions import register_demo_seeder  # noqa: PLC0415
+    from segments.demo import demo_segments_seed  # noqa: PLC0415
 
     register_profiles_changed_listener(profiles_changed)
     register_profile_segment_provider(profile_segments)
+    register_demo_seeder(demo_segments_seed)

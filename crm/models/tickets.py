@@ -182,11 +182,14 @@ class Ticket(models.Model):
             # The queues: open tickets by SLA due, per assignee / team / unassigned; the breach sweep.
             models.Index(fields=["assignee", "resolution_due_at", "id"], name="crm_ticket_assignee_due",
                          condition=Q(status__in=["new", "open", "pending", "on_hold"])),
+            # INCLUDE: the queue counts of a team are read from this index alone (index-only scan).
             models.Index(fields=["team", "resolution_due_at", "id"], name="crm_ticket_team_due",
+                         include=["assignee_id", "resolution_breached_at"],
                          condition=Q(status__in=["new", "open", "pending", "on_hold"])),
             models.Index(fields=["team", "resolution_due_at", "id"], name="crm_ticket_unassigned_due",
                          condition=Q(status__in=["new", "open", "pending", "on_hold"], assignee__isnull=True)),
             models.Index(fields=["resolution_due_at", "id"], name="crm_ticket_open_due",
+                         include=["assignee_id", "resolution_breached_at"],
                          condition=Q(status__in=["new", "open", "pending", "on_hold"])),
             models.Index(fields=["resolution_due_at"], name="crm_ticket_resolution_due",
                          condition=Q(status__in=["new", "open"], resolution_breached_at__isnull=True)),
