@@ -82,12 +82,17 @@ def insert_select(table: str, columns: dict[str, str], source: str) -> int:
 
 
 def load(n_deals: int, n_activities: int, n_events: int) -> None:
-    User = get_user_model()
     present = scalar("SELECT COUNT(*) FROM crm_deal WHERE name LIKE 'bench-deal %'")
-    if present >= n_deals:
-        print(f"data: {present:,} bench deals present, skipping generation")
-        return
     started = time.perf_counter()
+    if present >= n_deals:
+        print(f"data: {present:,} bench deals present")
+    else:
+        load_crm(n_deals, n_activities, started)
+    load_events(n_events, started)
+
+
+def load_crm(n_deals: int, n_activities: int, started: float) -> None:
+    User = get_user_model()
     sales, marketing = Group.objects.get_or_create(name="Sales")[0], Group.objects.get_or_create(name="Marketing")[0]
     reps = []
     for i in range(REPS):
@@ -117,7 +122,6 @@ def load(n_deals: int, n_activities: int, n_events: int) -> None:
                   f"FROM generate_series(1, {LINKED}) g ORDER BY g")
     insert_select("cdp_profile", {"created_at": "now() - random() * interval '30 days'", "updated_at": "now()"},
                   f"FROM generate_series(1, {PERSONS - LINKED}) g")
-    first_profile = scalar("SELECT MIN(id) FROM cdp_profile WHERE crm_contact_id = %s", [first_contact])
     print(f"  contacts and profiles: {time.perf_counter() - started:.0f} s")
 
     # Deals: half open (Lead/Qualified/Proposal), 30% won, 20% lost; 5% in USD; created over the last year.
@@ -156,8 +160,18 @@ def load(n_deals: int, n_activities: int, n_events: int) -> None:
     }, f"FROM generate_series(1, {n_activities}) g")
     print(f"  activities: {time.perf_counter() - started:.0f} s")
 
+
+def load_events(n_events: int, started: float) -> None:
+
     # Events over the last 30 days, one daily partition each, ~PERSONS people; 30% carry a userId.
     source = Source.objects.get_or_create(name=f"{PREFIX}web", defaults={"kind": Source.Kind.WEBSITE})[0]
+    present = scalar(f"SELECT COUNT(*) FROM cdp_rawevent WHERE source_id = {source.pk}")
+    if present >= n_events * 0.99:
+        print(f"data: {present:,} bench events present")
+        return
+    sql(f"DELETE FROM cdp_rawevent WHERE source_id = {source.pk}")
+    first_contact = scalar("SELECT MIN(id) FROM crm_contact WHERE email LIKE 'bench%@example.com'")
+    first_profile = scalar("SELECT MIN(id) FROM cdp_profile WHERE crm_contact_id = %s", [first_contact])
     today = timezone.now().astimezone(UTC).date()
     per_day = n_events // 30
     track = "ARRAY[" + ",".join(f"'{t}'" for t in TRACK) + "]"
@@ -182,7 +196,7 @@ def load(n_deals: int, n_activities: int, n_events: int) -> None:
                           'campaign', CASE WHEN g % 10 = 7 THEN jsonb_build_object('source',
                           (ARRAY['google', 'newsletter', 'linkedin'])[1 + g % 3], 'medium', 'cpc',
                           'name', 'spring') END))""",
-        }, f"""FROM (SELECT g, (g * 7919) % {PERSONS} AS p,
+        }, f"""FROM (SELECT g, (g::bigint * 7919) % {PERSONS} AS p,
                            '{start.isoformat()}'::timestamptz + (g % 86400) * interval '1 second' AS ts
                       FROM generate_series(1, {per_day}) g) AS x""")
     print(f"  {per_day * 30:,} events: {time.perf_counter() - started:.0f} s")

@@ -23,7 +23,7 @@ def _display(value, column: str) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
-        return f"{value:,.1f}" if column.endswith(("days", "hours")) else f"{value:,.2f}"
+        return f"{value:,.1f}" if column.endswith(("days", "hours", "seconds")) else f"{value:,.2f}"
     return str(value)
 
 
