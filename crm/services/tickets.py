@@ -179,9 +179,7 @@ def ticket_change_status(*, ticket: Ticket, status: str, actor: AbstractBaseUser
     _history(ticket, TicketHistory.Kind.STATUS, Ticket.Status(old).label, Ticket.Status(status).label, actor, now)
     if status == S.SOLVED:
         ticket_event_record(ticket=ticket, event="Ticket Solved")
-        from crm.tasks import ticket_csat_request_send
-
-        ticket_mail_queue(ticket_csat_request_send, ticket.pk)
+        ticket_mail_queue("crm.ticket_csat_request_send", ticket.pk)
     return ticket
 
 
@@ -290,10 +288,8 @@ def ticket_reply(*, ticket: Ticket, author: AbstractBaseUser, body: str, status:
     if ticket.first_response_at is None:
         ticket.first_response_at = now
         ticket.save(update_fields=["first_response_at", "updated_at"])
-    from crm.tasks import ticket_reply_mail_send
-
     # Queued before the status change, so the reply goes out before a CSAT request that solving sends.
-    ticket_mail_queue(ticket_reply_mail_send, entry.pk)
+    ticket_mail_queue("crm.ticket_reply_mail_send", entry.pk)
     target = status or (S.OPEN if ticket.status == S.NEW else None)
     if target and target != ticket.status:
         ticket_change_status(ticket=ticket, status=target, actor=author, now=now)

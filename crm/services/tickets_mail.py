@@ -4,14 +4,14 @@ and that inbound replies are matched by (Message-ID of ours, In-Reply-To / Refer
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import transaction
 
+from config.queueing import enqueue_on_commit
 from crm.models import Ticket, TicketEntry
 
 _suppressed: ContextVar[bool] = ContextVar("ticket_mail_suppressed", default=False)
@@ -27,10 +27,10 @@ def ticket_mail_suppressed() -> Iterator[None]:
         _suppressed.reset(token)
 
 
-def ticket_mail_queue(task: Callable, object_id: int) -> None:
-    """Queue a mail task for after the commit (unless suppressed); the worker sends it."""
+def ticket_mail_queue(task_name: str, object_id: int) -> None:
+    """Queue the mail task named ``task_name`` for after the commit (unless suppressed); the worker sends it."""
     if not _suppressed.get():
-        transaction.on_commit(lambda: task.delay(object_id))
+        enqueue_on_commit(task_name, object_id)
 
 
 def mail_domain() -> str:

@@ -47,12 +47,10 @@ def _lock(segment_id: int) -> None:
 def segment_refresh_request(*, segment: Segment) -> int:
     """Ask for a full refresh of ``segment``: bump its version, mark it queued and queue the refresh after
     commit. Returns the requested version."""
-    from segments.tasks import refresh_segment  # noqa: PLC0415 - tasks import services
-
     Segment.objects.filter(pk=segment.pk).update(version=F("version") + 1, status=Segment.Status.QUEUED,
                                                  updated_at=timezone.now())
     version = Segment.objects.values_list("version", flat=True).get(pk=segment.pk)
-    enqueue_on_commit(refresh_segment, segment.pk, version)
+    enqueue_on_commit("segments.tasks.refresh_segment", segment.pk, version)
     return version
 
 
@@ -119,10 +117,8 @@ def _interval(segment: Segment) -> timedelta:
 
 
 def _after_change(segment_id: int, at, entered: list[int], exited: list[int]) -> None:
-    from segments.tasks import write_timeline_events  # noqa: PLC0415
-
     if entered or exited:
-        enqueue_on_commit(write_timeline_events, segment_id, at.isoformat())
+        enqueue_on_commit("segments.tasks.write_timeline_events", segment_id, at.isoformat())
 
 
 def _queue_dependents(segment_id: int) -> None:

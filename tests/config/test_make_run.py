@@ -79,7 +79,8 @@ def log_in(port: int, username: str, password: str) -> str:
 # Commands the README shows, as it writes them. Each one found there must be one this test knows how to run.
 README = BASE_DIR / "README.md"
 README_SNIPPET = re.compile(r"`([^`\n]+)`|^    (\S.*)$", re.MULTILINE)  # inline code, indented code lines
-KNOWN_COMMANDS = {"createsource", "createreadtoken", "backfill_events", "seed_demo", "check", "curl"}
+KNOWN_COMMANDS = {"createsource", "createreadtoken", "backfill_events", "seed_demo", "check", "curl", "axes_reset",
+                  "reports_rollups_rebuild"}
 
 
 def readme_commands() -> dict[str, str]:
@@ -141,6 +142,8 @@ def check_readme_commands(port: int, var_dir: Path, tmp_path: Path) -> None:
                    "42,Viewed Pricing,2026-11-01T10:00:00Z\n43,Signed Up,2026-11-02T10:00:00Z\n")
     assert "2" in run("backfill_events", FILE=str(csv), NAME="readme-source")
     run("seed_demo")
+    run("axes_reset")
+    run("reports_rollups_rebuild", N="2")
     assert "no issues" in run("check")
 
 
