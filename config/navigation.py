@@ -17,6 +17,7 @@ from django.urls import reverse
 from cdp.selectors.source_pages import can_manage_sources, can_view_sources
 from crm.selectors.assignment import can_create_records
 from crm.selectors.tickets import my_open_ticket_count
+from segments.selectors.access import can_build_segments
 
 
 def _signed_in(user: AbstractBaseUser) -> bool:
@@ -39,7 +40,7 @@ MAIN = (
     NavLink("CRM", "crm-index", prefix="/crm/"),
     NavLink("Support", "support-index", prefix="/support/", badge=my_open_ticket_count),
     NavLink("CDP", "cdp:index", can_view_sources, prefix="/cdp/"),
-    NavLink("Segments", "segments:index", prefix="/segments/"),
+    NavLink("Segments", "segments:index", can_build_segments, prefix="/segments/"),
     NavLink("Reports", "reports:home", prefix="/reports/"),
 )
 CRM = (

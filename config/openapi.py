@@ -76,6 +76,10 @@ def postprocess(result: dict[str, Any], generator, request, public) -> dict[str,
             responses = operation["responses"]
             for status in _errors_for(path, method, operation):
                 responses.setdefault(status, {"$ref": f"#/components/responses/{COMMON_ERRORS[status][0]}"})
+            for status, response in responses.items():
+                # An error a view documents by description only still answers in the one error shape.
+                if status.startswith("4") and status != "414" and "$ref" not in response and "content" not in response:
+                    response["content"] = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
 
     schemas.update(cdp_openapi.collection_components())
     schemas.update(cdp_openapi.profile_components())

@@ -18,6 +18,7 @@ from cdp.models import Profile
 from cdp.selectors.profiles import profile_resolve
 from crm.roles import MARKETING
 from crm.selectors.contacts import contacts_visible_to
+from crm.selectors.visibility import has_role
 
 
 def sees_all_profiles(user: AbstractBaseUser) -> bool:
@@ -25,10 +26,7 @@ def sees_all_profiles(user: AbstractBaseUser) -> bool:
         return False
     if user.is_superuser:
         return True
-    roles = getattr(user, "_cdp_profile_roles", None)
-    if roles is None:
-        roles = user._cdp_profile_roles = set(user.groups.values_list("name", flat=True))
-    return MARKETING in roles
+    return has_role(user, MARKETING)
 
 
 def profiles_visible_to(user: AbstractBaseUser) -> QuerySet[Profile]:

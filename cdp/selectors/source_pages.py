@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from cdp.models import EventImport, RawEvent, RejectedMessage, Source
 from crm.roles import MARKETING, SALES, SUPPORT
+from crm.selectors.visibility import role_names
 
 # Marketing owns the CDP (sources, keys, debugger, imports); Sales and Support may look at the sources and
 # their volume (read-only, no keys or payloads); admins do everything.
@@ -22,11 +23,7 @@ READ_ROLES = frozenset({SALES, SUPPORT})
 
 
 def _roles(user: AbstractBaseUser) -> set[str]:
-    cached = getattr(user, "_cdp_role_names", None)
-    if cached is None:
-        cached = set(user.groups.values_list("name", flat=True))
-        user._cdp_role_names = cached
-    return cached
+    return role_names(user)
 
 
 def can_manage_sources(user: AbstractBaseUser) -> bool:

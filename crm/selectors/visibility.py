@@ -37,6 +37,16 @@ def _role_names(user: AbstractBaseUser) -> set[str]:
     return cached
 
 
+def role_names(user: AbstractBaseUser) -> set[str]:
+    """The role groups of ``user``, read once per user object (one cache for every app)."""
+    return _role_names(user)
+
+
+def has_role(user: AbstractBaseUser, role: str) -> bool:
+    """Whether ``user`` belongs to the role group ``role`` (names cached on the user for the request)."""
+    return role in _role_names(user)
+
+
 def _teams(user: AbstractBaseUser) -> tuple[list[int], list[int], list[int]]:
     """(ids of teams the user belongs to, ids of teams the user manages, ids of the members of those managed
     teams), cached on the user object. Two queries: the managed teams come with their members (a left join)."""

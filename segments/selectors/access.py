@@ -6,9 +6,10 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser
 
 from crm.roles import MARKETING
+from crm.selectors.visibility import has_role
 
 
 def can_build_segments(user: AbstractBaseUser) -> bool:
     if not user.is_authenticated or not user.is_active:
         return False
-    return user.is_superuser or user.groups.filter(name=MARKETING).exists()
+    return user.is_superuser or has_role(user, MARKETING)

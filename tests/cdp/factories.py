@@ -7,16 +7,21 @@ import factory
 
 from cdp.models import Account, Identifier, Profile, ReadToken, Source
 from cdp.services.read_tokens import PREFIX, token_hash
+from cdp.services.sources import source_create
 
 
 class SourceFactory(factory.django.DjangoModelFactory):
-    """A source with its own random write key (the model's default)."""
+    """A source made by the service, so it has a hashed write key; the clear key is on ``source.write_key``."""
 
     class Meta:
         model = Source
 
     name = factory.Sequence(lambda n: f"Source {n}")
     kind = Source.Kind.SERVER
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        return source_create(**kwargs)
 
 
 class AccountFactory(factory.django.DjangoModelFactory):
