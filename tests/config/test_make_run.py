@@ -32,7 +32,8 @@ def free_port() -> int:
 def start_launcher(var_dir: Path, port: int, log: Path) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items()
            if k not in {"DATABASE_URL", "REDIS_URL", "XDG_RUNTIME_DIR", "DJANGO_SETTINGS_MODULE",
-                        "CELERY_TASK_ALWAYS_EAGER", "SECRET_KEY", "DEBUG"}}
+                        "CELERY_TASK_ALWAYS_EAGER", "SECRET_KEY", "DEBUG",
+                        "DJANGO_ALLOW_ASYNC_UNSAFE"}}  # set in this process for Playwright only
     env.update({"VAR_DIR": str(var_dir), "PORT": str(port), "WEB_CONCURRENCY": "1", "WORKER_CONCURRENCY": "1"})
     return subprocess.Popen([sys.executable, "-m", "config.launcher"], cwd=BASE_DIR, env=env,
                             stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
@@ -101,7 +102,8 @@ def second_terminal(command: str, var_dir: Path) -> str:
     is set: the test's make run keeps its data in a temporary folder)."""
     env = {k: v for k, v in os.environ.items()
            if k not in {"DATABASE_URL", "REDIS_URL", "XDG_RUNTIME_DIR", "DJANGO_SETTINGS_MODULE",
-                        "CELERY_TASK_ALWAYS_EAGER", "SECRET_KEY", "DEBUG"}}
+                        "CELERY_TASK_ALWAYS_EAGER", "SECRET_KEY", "DEBUG",
+                        "DJANGO_ALLOW_ASYNC_UNSAFE"}}  # set in this process for Playwright only
     env["VAR_DIR"] = str(var_dir)
     result = subprocess.run(["bash", "-c", command], cwd=BASE_DIR, env=env, capture_output=True, text=True,
                             timeout=300)
