@@ -47,7 +47,7 @@ def csat_request_send(*, ticket_id: int) -> bool:
     and ``csat_requested_for`` records the solve the request went out for, so a retried or replayed task, or two
     workers at once, send nothing more; a ticket reopened and solved again gets a new request. The marker is
     written in the same transaction as the send: if sending fails (the task retries) nothing is marked.
-    No-op (False) for a ticket no longer solved (or closed), without a requester email, or already asked for this solve."""
+    No-op (False) for a ticket reopened since, without a requester email, or already asked for this solve."""
     ticket = Ticket.objects.select_for_update(of=("self",)).select_related("requester", "queue").get(pk=ticket_id)
     if ticket.status not in (Ticket.Status.SOLVED, Ticket.Status.CLOSED) or ticket.solved_at is None:
         return False
