@@ -168,6 +168,8 @@ class Ticket(models.Model):
                                                    validators=[MinValueValidator(1), MaxValueValidator(5)])
     csat_comment = models.TextField(blank=True)
     csat_at = models.DateTimeField(null=True, blank=True)
+    # The solve (its solved_at) whose CSAT request has gone out: one request per solve, whatever re-runs the task.
+    csat_requested_for = models.DateTimeField(null=True, blank=True, editable=False)
     message_id = models.CharField(max_length=255, blank=True, help_text="Message-ID of the mail that opened it.")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
