@@ -325,9 +325,15 @@ class CannedResponse(models.Model):
 class SupportNotification(models.Model):
     """An in-app notice to an agent (SLA warnings and breaches), shown on the agent's queue pages."""
 
+    class Kind(models.TextChoices):
+        # One notice per ticket and kind: the first-response and the resolution breach are both told.
+        SLA_WARNING = "sla_warning", "SLA warning"
+        SLA_BREACH = "sla_breach", "Resolution SLA breach"
+        SLA_FIRST_RESPONSE_BREACH = "sla_first_breach", "First-response SLA breach"
+
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="support_notifications")
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
-    kind = models.CharField(max_length=20, choices=TicketHistory.Kind.choices)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
     text = models.CharField(max_length=300)
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
