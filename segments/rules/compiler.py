@@ -336,5 +336,17 @@ def _segment(st: _State, node: dict, cdp, crm) -> str:
     return f"{alias}.id IS {'NOT ' if node['member'] else ''}NULL"
 
 
+def _score(st: _State, node: dict, cdp, crm) -> str:
+    """A lead score threshold; a profile without a stored score has 0 (see segments.models.ProfileScore)."""
+    from segments.models import ProfileScore  # noqa: PLC0415 - our own table
+
+    alias = st.alias("sc")
+    st.joins.append(f"LEFT JOIN {ProfileScore._meta.db_table} {alias} ON {alias}.model_id = {st.p(node['model'])} "
+                    f"AND {alias}.profile_id = p.{cdp.profile_id}")
+    return _compare(st, f"COALESCE({alias}.score, 0)", {"value_type": o.NUMBER, "op": node["op"],
+                                                         "value": node["value"]})
+
+
 _LEAVES = {"trait": _trait, "event": _event, "event_time": _event_time, "sequence": _sequence,
-           "contact": _contact, "company": _company, "deal": _deal, "tickets": _tickets, "segment": _segment}
+           "contact": _contact, "company": _company, "deal": _deal, "tickets": _tickets, "segment": _segment,
+           "score": _score}
