@@ -52,6 +52,14 @@ def contact_score_panel(contact, *, user) -> dict | None:
     return {"title": "Lead score", "template": "segments/scoring/_contact_panel.html", "context": {"scores": scores}}
 
 
+def profile_scores_api(profile_id: int) -> list[dict]:
+    from segments.selectors.scoring import profile_scores, why  # noqa: PLC0415
+
+    return [{"model_id": r.model_id, "model": r.model.name, "default": r.model.is_default, "score": float(r.score),
+             "why": [{"label": label, "points": float(points)} for label, points in why(r.model, r.points)],
+             "scored_at": r.scored_at.isoformat()} for r in profile_scores(profile_id)]
+
+
 def register() -> None:
     from cdp.extensions import register_profile_segment_provider, register_profiles_changed_listener  # noqa: PLC0415
     from crm.extensions import register_demo_seeder  # noqa: PLC0415
@@ -59,6 +67,9 @@ def register() -> None:
 
     register_profiles_changed_listener(profiles_changed)
     register_profile_segment_provider(profile_segments)
+    from cdp.extensions import register_profile_score_provider  # noqa: PLC0415
+
+    register_profile_score_provider(profile_scores_api)
     register_demo_seeder(demo_segments_seed)
     from crm.extensions import ContactScoreSource, register_contact_panel, register_contact_score_source  # noqa: PLC0415
 
