@@ -1,4 +1,6 @@
+from segments.models.destinations import ActionRun, Delivery, Destination, ExportFile, ExportSchedule
 from segments.models.membership import Membership, SizeSnapshot
 from segments.models.segment import Segment
 
-__all__ = ["Membership", "Segment", "SizeSnapshot"]
+__all__ = ["ActionRun", "Delivery", "Destination", "ExportFile", "ExportSchedule", "Membership", "Segment",
+           "SizeSnapshot"]
