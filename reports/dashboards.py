@@ -15,7 +15,6 @@ from reports.selectors.dashboard import marketing_kpis, sales_kpis
 from reports.selectors.support import support_kpis
 
 
-
 @dataclass(frozen=True)
 class Kpi:
     key: str

@@ -1,7 +1,8 @@
 """Marketing reports: event volume per source and day, identified share, new profiles, top events and pages.
 
-Segment sizes come from segments' membership intervals. Event counts come from the hourly roll-ups (reports.models, rebuilt every few minutes from the events table),
-cut into days in the site's time zone; new profiles from the profiles table. CDP data is not owner-scoped: the
+Event counts come from the hourly roll-ups (reports.models, rebuilt every few minutes from the events table),
+cut into days in the site's time zone; new profiles from the profiles table; segment sizes from segments'
+membership intervals. CDP data is not owner-scoped: the
 report is for Marketing and admins (reports.access).
 """
 
