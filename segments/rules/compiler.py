@@ -161,19 +161,25 @@ def _trait(st: _State, node: dict, cdp, crm) -> str:
     return _compare(st, _json_typed(f"({column} -> {st.p(node['key'])})", node["value_type"]), node)
 
 
-def _events_from(st: _State, which: dict, cdp, ev: str, ep: str) -> tuple[str, list[str]]:
-    """FROM clause and WHERE terms selecting the events ``which`` describes, with their profile."""
+def _events_from(st: _State, which: dict, cdp, ev: str, ep: str) -> tuple[str, list[str], str]:
+    """FROM clause and WHERE terms selecting the events ``which`` describes, with their profile, and the SQL of
+    their time. Events picked by name alone are read from the profile links (name, time, profile: the
+    (event_name, timestamp) index) without the wide event rows; a type or property filter joins the events."""
+    if which.get("event") is not None and which.get("event_type") is None and not which.get("where"):
+        return (f"{cdp.event_profile} {ep}", [f"{ep}.{cdp.event_profile_name} = {st.p(which['event'])}"],
+                f"{ep}.{cdp.event_profile_timestamp}")
     frm = (f"{cdp.event} {ev} JOIN {cdp.event_profile} {ep} ON {ep}.{cdp.event_profile_event} = {ev}.{cdp.event_id}"
            f" AND {ep}.{cdp.event_profile_received_at} = {ev}.{cdp.event_received_at}")
     terms = []
     if which.get("event") is not None:
         terms.append(f"{ev}.{cdp.event_name} = {st.p(which['event'])}")
+        terms.append(f"{ep}.{cdp.event_profile_name} = {st.p(which['event'])}")  # the index narrows the join
     if which.get("event_type") is not None:
         terms.append(f"{ev}.{cdp.event_type} = {st.p(which['event_type'])}")
     for f in which.get("where", []):
         accessor = f"({ev}.{cdp.event_payload} #> {st.p(f['path'], '::text[]')})"
         terms.append(f"COALESCE({_compare(st, _json_typed(accessor, f['value_type']), f)}, FALSE)")
-    return frm, terms
+    return frm, terms, f"{ev}.{cdp.event_timestamp}"
 
 
 def _window_terms(st: _State, window: dict, column: str) -> list[str]:
@@ -200,8 +206,8 @@ def _count_test(st: _State, expr: str, count: dict) -> str:
 
 
 def _event(st: _State, node: dict, cdp, crm) -> str:
-    frm, terms = _events_from(st, node, cdp, "e", "ep")
-    terms += _window_terms(st, node["window"], f"e.{cdp.event_timestamp}")
+    frm, terms, ts = _events_from(st, node, cdp, "e", "ep")
+    terms += _window_terms(st, node["window"], ts)
     terms += _restrict(st, f"ep.{cdp.event_profile_profile}")
     pid = f"ep.{cdp.event_profile_profile}"
     alias = _join_aggregate(st, f"{pid} AS profile_id, count(*) AS n", frm, terms, pid,
@@ -210,27 +216,25 @@ def _event(st: _State, node: dict, cdp, crm) -> str:
 
 
 def _event_time(st: _State, node: dict, cdp, crm) -> str:
-    frm, terms = _events_from(st, node, cdp, "e", "ep")
+    frm, terms, ts = _events_from(st, node, cdp, "e", "ep")
     terms += _restrict(st, f"ep.{cdp.event_profile_profile}")
     pid = f"ep.{cdp.event_profile_profile}"
     agg = "min" if node["which"] == "first" else "max"
-    alias = _join_aggregate(st, f"{pid} AS profile_id, {agg}(e.{cdp.event_timestamp}) AS at", frm, terms, pid,
+    alias = _join_aggregate(st, f"{pid} AS profile_id, {agg}({ts}) AS at", frm, terms, pid,
                             lambda a: f"{a}.profile_id = p.{cdp.profile_id}", "et")
     return _compare(st, f"{alias}.at", {"value_type": o.DATE, "op": node["op"], "value": node["value"]})
 
 
 def _sequence(st: _State, node: dict, cdp, crm) -> str:
-    frm, terms = _events_from(st, node["first"], cdp, "ea", "pa")
-    terms += _window_terms(st, node["window"], f"ea.{cdp.event_timestamp}")
+    frm, terms, a_ts = _events_from(st, node["first"], cdp, "ea", "pa")
+    terms += _window_terms(st, node["window"], a_ts)
     terms += _restrict(st, f"pa.{cdp.event_profile_profile}")
     span = st.p(dt.timedelta(days=node["within_days"]))
-    a_ts, b_ts = f"ea.{cdp.event_timestamp}", f"eb.{cdp.event_timestamp}"
-    b_frm, b_terms = _events_from(st, node["then"], cdp, "eb", "pb")
+    b_frm, b_terms, b_ts = _events_from(st, node["then"], cdp, "eb", "pb")
     b_terms += [f"pb.{cdp.event_profile_profile} = pa.{cdp.event_profile_profile}", f"{b_ts} > {a_ts}",
                 f"{b_ts} <= {a_ts} + {span}"]
     if node["not_between"] is not None:
-        c_frm, c_terms = _events_from(st, node["not_between"], cdp, "ec", "pc")
-        c_ts = f"ec.{cdp.event_timestamp}"
+        c_frm, c_terms, c_ts = _events_from(st, node["not_between"], cdp, "ec", "pc")
         c_terms += [f"pc.{cdp.event_profile_profile} = pa.{cdp.event_profile_profile}", f"{c_ts} > {a_ts}",
                     f"{c_ts} < {b_ts}"]
         b_terms.append(f"NOT EXISTS (SELECT 1 FROM {c_frm} WHERE {' AND '.join(c_terms)})")
@@ -332,5 +336,17 @@ def _segment(st: _State, node: dict, cdp, crm) -> str:
     return f"{alias}.id IS {'NOT ' if node['member'] else ''}NULL"
 
 
+def _score(st: _State, node: dict, cdp, crm) -> str:
+    """A lead score threshold; a profile without a stored score has 0 (see segments.models.ProfileScore)."""
+    from segments.models import ProfileScore  # noqa: PLC0415 - our own table
+
+    alias = st.alias("sc")
+    st.joins.append(f"LEFT JOIN {ProfileScore._meta.db_table} {alias} ON {alias}.model_id = {st.p(node['model'])} "
+                    f"AND {alias}.profile_id = p.{cdp.profile_id}")
+    return _compare(st, f"COALESCE({alias}.score, 0)", {"value_type": o.NUMBER, "op": node["op"],
+                                                         "value": node["value"]})
+
+
 _LEAVES = {"trait": _trait, "event": _event, "event_time": _event_time, "sequence": _sequence,
-           "contact": _contact, "company": _company, "deal": _deal, "tickets": _tickets, "segment": _segment}
+           "contact": _contact, "company": _company, "deal": _deal, "tickets": _tickets, "segment": _segment,
+           "score": _score}
