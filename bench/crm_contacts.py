@@ -1,6 +1,6 @@
 """Benchmark of the contact list, search and filters at 100,000 contacts, and of a 100,000-row CSV import.
 
-Creates a fresh database ``<name of DATABASE_URL's database>_bench_contacts`` on the same server (dropped
+Creates a fresh database ``<name of DATABASE_URL's database>_contacts_bench`` on the same server (dropped
 first if it exists, unless ``--reuse`` finds it already holding the data; DATABASE_URL itself is never written
 to), migrates it and loads, set-based with COPY,
 10,000 companies and 100,000 contacts with emails, phones, tags and owners (20 reps in 4 teams, an admin).
@@ -69,7 +69,7 @@ def _database_urls() -> tuple[str, str, str]:
     base = embedded.database_url()
     parts = urlsplit(base)
     name = parts.path.lstrip("/") or "postgres"
-    bench = f"{name}_bench_contacts"[:63]
+    bench = f"{name[:48]}_contacts_bench"
     admin_url = urlunsplit(parts._replace(path="/postgres"))
     bench_url = urlunsplit(parts._replace(path=f"/{bench}"))
     return admin_url, bench_url, bench

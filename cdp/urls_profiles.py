@@ -17,4 +17,5 @@ urlpatterns = [
     path("computed-traits/<int:pk>/recompute/", computed.trait_recompute, name="computed-trait-recompute"),
     path("read-tokens/", tokens.token_list, name="read-tokens"),
     path("read-tokens/<int:pk>/revoke/", tokens.token_revoke_view, name="read-token-revoke"),
+    path("read-tokens/<int:pk>/rotate/", tokens.token_rotate_view, name="read-token-rotate"),
 ]

@@ -268,6 +268,13 @@ CELERY_BEAT_SCHEDULE = {
     "segments-refresh-due": {"task": "segments.tasks.refresh_due", "schedule": timedelta(minutes=1)},
 }
 
+# --- Lead scoring: every score model is rescored in full this often (decayed points fade; real-time rescoring
+# of touched profiles happens after each processed batch).
+SCORING_FULL_RESCORE_MINUTES = env.int("SCORING_FULL_RESCORE_MINUTES", default=60)
+CELERY_BEAT_SCHEDULE["segments-rescore-all"] = {"task": "segments.tasks.rescore_all",
+                                                 "schedule": timedelta(minutes=SCORING_FULL_RESCORE_MINUTES),
+                                                 "options": {"expires": 300}}
+
 # --- Segments: time-window segments (e.g. "in the last 7 days") are fully refreshed at least this often.
 SEGMENTS_TIME_SWEEP_MINUTES = env.int("SEGMENTS_TIME_SWEEP_MINUTES", default=15)
 
@@ -316,6 +323,10 @@ CDP_ADDRESS_REQUESTS_PER_SECOND = env.int("CDP_ADDRESS_REQUESTS_PER_SECOND", def
 # the longest a lookup is kept (0: no cache, one query per request).
 CDP_SOURCE_CACHE_SECONDS = env.float("CDP_SOURCE_CACHE_SECONDS", default=60)
 CDP_RETRY_AFTER_SECONDS = env.int("CDP_RETRY_AFTER_SECONDS", default=5)
+# Profile API read tokens (cdp.services.read_tokens): requests per minute per token (a token's own limit wins;
+# 0: none), and how often a token's use count and last use are written to its row (uses in between wait in Redis).
+CDP_READ_TOKEN_REQUESTS_PER_MINUTE = env.int("CDP_READ_TOKEN_REQUESTS_PER_MINUTE", default=600)
+CDP_READ_TOKEN_USAGE_FLUSH_SECONDS = env.int("CDP_READ_TOKEN_USAGE_FLUSH_SECONDS", default=60)
 # Identifier types accepted from context.externalIds; any other type is ignored (the event is still stored).
 CDP_EXTERNAL_ID_TYPES = env.list("CDP_EXTERNAL_ID_TYPES", default=[
     "email", "phone", "crm_contact_id", "stripe_customer_id", "shopify_customer_id", "hubspot_contact_id",

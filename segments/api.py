@@ -200,9 +200,10 @@ def profile_memberships(request, profile_id: int):
     """A profile's membership history in every segment (readable by whoever may open Customer 360)."""
     if not can_view_sources(request.user):
         return Response({"error": "permission_denied", "detail": "Not allowed."}, status=status.HTTP_403_FORBIDDEN)
-    from cdp.selectors.profiles import profile_resolve  # noqa: PLC0415
+    from cdp.selectors.profile_visibility import profile_visible_for  # noqa: PLC0415
 
-    profile = profile_resolve(profile_id)
+    # The same scoping as Customer 360: 404 alike for a missing profile and one the user may not see.
+    profile = profile_visible_for(request.user, profile_id)
     if profile is None:
         return Response({"error": "not_found", "detail": "No such profile."}, status=status.HTTP_404_NOT_FOUND)
     rows = profile_membership_history(profile.pk)[:500]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 
 from cdp.models import (
@@ -13,9 +14,11 @@ from cdp.models import (
     Profile,
     ProfileMerge,
     ReadToken,
+    ReadTokenScope,
     RefusedMerge,
 )
 from cdp.services.identity_split import SplitError, identifier_split
+from cdp.services.read_tokens import read_token_revoke, read_token_rotate
 
 
 @admin.register(IdentitySettings)
@@ -110,10 +113,37 @@ class ComputedTraitAdmin(admin.ModelAdmin):
     list_display = ["key", "name", "aggregate", "event_type", "event_name", "property", "window_days", "enabled"]
 
 
+class ReadTokenAdminForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(choices=ReadTokenScope.choices, widget=forms.CheckboxSelectMultiple,
+                                       required=False, help_text="Identifiers only unless personal data is needed.")
+
+    class Meta:
+        model = ReadToken
+        fields = ["scopes", "expires_at", "requests_per_minute"]
+
+
 @admin.register(ReadToken)
 class ReadTokenAdmin(admin.ModelAdmin):
-    list_display = ["name", "prefix", "created_at", "last_used_at", "revoked_at"]
-    readonly_fields = ["name", "prefix", "token_hash", "created_at", "last_used_at"]
+    form = ReadTokenAdminForm
+    list_display = ["name", "prefix", "scopes", "expires_at", "created_at", "last_used_at", "use_count", "revoked_at"]
+    list_filter = ["revoked_at"]
+    fields = ["name", "prefix", "scopes", "expires_at", "requests_per_minute", "created_at", "last_used_at",
+              "use_count", "revoked_at"]
+    readonly_fields = ["name", "prefix", "created_at", "last_used_at", "use_count", "revoked_at"]
+    actions = ["rotate_tokens", "revoke_tokens"]
 
     def has_add_permission(self, request):
         return False  # created in the CDP pages or with `manage.py createreadtoken`, which show the secret once
+
+    @admin.action(description="Rotate: new secret (shown once), the current one stops working")
+    def rotate_tokens(self, request, queryset):
+        for token in queryset.filter(revoked_at__isnull=True):
+            token, raw = read_token_rotate(token=token)
+            self.message_user(request, f"New secret of read token “{token.name}” (copy it now, it is not shown "
+                                       f"again): {raw}", messages.WARNING)
+
+    @admin.action(description="Revoke")
+    def revoke_tokens(self, request, queryset):
+        for token in queryset:
+            read_token_revoke(token=token)
+        self.message_user(request, f"{queryset.count()} token(s) revoked.", messages.SUCCESS)

@@ -169,17 +169,24 @@ _IDENT_PARAM = {
 def profile_paths() -> dict[str, Any]:
     errors = {
         "400": _error("The identifier is not `{type}:{value}`, or a bad `limit` or `cursor`."),
-        "401": _error("No read token, or an unknown or revoked one."),
+        "401": _error("No read token, an unknown or revoked one (`unauthorized`), or an expired one "
+                      "(`token_expired`)."),
+        "403": _error("The read token lacks the scope this endpoint needs (`insufficient_scope`)."),
         "404": _error("No profile has this identifier."),
+        "429": _error("Over the read token's requests per minute (its own limit, else "
+                      f"{settings.CDP_READ_TOKEN_REQUESTS_PER_MINUTE}); retry after the `Retry-After` seconds."),
     }
+    from cdp.api.profiles import views  # the scope each endpoint needs is declared on the view
+
     what = {
-        "traits": ("ProfileTraits", "The person's traits, computed traits and CRM contact."),
-        "identifiers": ("ProfileIdentifiers", "Every identifier of the person."),
-        "segments": ("ProfileSegments", "The segments the person is in."),
-        "events": ("ProfileEvents", "The person's events, newest first, a page at a time."),
+        "traits": ("ProfileTraits", "The person's traits, computed traits and CRM contact.", views.traits),
+        "identifiers": ("ProfileIdentifiers", "Every identifier of the person.", views.identifiers),
+        "segments": ("ProfileSegments", "The segments the person is in.", views.segments),
+        "events": ("ProfileEvents", "The person's events, newest first, a page at a time.", views.events),
     }
     paths: dict[str, Any] = {}
-    for name, (ref, summary) in what.items():
+    for name, (ref, summary, view) in what.items():
+        scope = view.required_scope.value
         params = [_IDENT_PARAM]
         if name == "events":
             params = params + [
@@ -191,6 +198,8 @@ def profile_paths() -> dict[str, Any]:
         paths[f"/v1/profiles/{{ident}}/{name}"] = {"get": {
             "operationId": f"profile_{name}",
             "summary": summary,
+            "description": f"Needs a read token with the `{scope}` scope.",
+            "x-required-scope": scope,
             "tags": ["profiles"],
             "security": [{"readToken": []}],
             "parameters": params,
@@ -234,5 +243,8 @@ def profile_components() -> dict[str, Any]:
 SECURITY_SCHEMES = {
     "writeKey": {"type": "http", "scheme": "basic",
                  "description": "The source's write key as the username, an empty password."},
-    "readToken": {"type": "http", "scheme": "bearer", "description": "A read token (CDP pages or createreadtoken)."},
+    "readToken": {"type": "http", "scheme": "bearer", "description": (
+        "A read token (CDP pages or createreadtoken). Its scopes say what it may read: `identifiers` (the default: "
+        "no personal data beyond the ids), `traits` (traits, computed traits, CRM contact id, segments), `events`. "
+        "A token may expire and has a rate limit per minute.")},
 }

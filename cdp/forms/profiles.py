@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from django import forms
+from django.utils import timezone
 
-from cdp.models import ComputedTrait
+from cdp.models import ComputedTrait, ReadTokenScope
 
 
 class ComputedTraitForm(forms.ModelForm):
@@ -50,3 +52,21 @@ class ComputedTraitForm(forms.ModelForm):
 
 class ReadTokenForm(forms.Form):
     name = forms.CharField(max_length=120, help_text="Where the token is used, e.g. “website personalization”.")
+    scopes = forms.MultipleChoiceField(
+        choices=ReadTokenScope.choices, initial=[ReadTokenScope.IDENTIFIERS.value], required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="What the token may read (none ticked: identifiers). Grant traits or events only where personal "
+                  "data is needed.")
+    expires_in_days = forms.IntegerField(
+        required=False, min_value=1, max_value=3650, label="Expires after (days)",
+        help_text="Empty: never expires.")
+    requests_per_minute = forms.IntegerField(
+        required=False, min_value=1, max_value=1_000_000, label="Requests per minute",
+        help_text="Empty: the default limit (CDP_READ_TOKEN_REQUESTS_PER_MINUTE).")
+
+    def clean_scopes(self):
+        return self.cleaned_data.get("scopes") or [ReadTokenScope.IDENTIFIERS.value]
+
+    def expires_at(self):
+        days = self.cleaned_data.get("expires_in_days")
+        return timezone.now() + timedelta(days=days) if days else None

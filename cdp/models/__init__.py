@@ -12,11 +12,11 @@ from cdp.models.identity import (  # noqa: E402
     ProfileMerge,
     RefusedMerge,
 )
-from cdp.models.profiles import Account, Profile, ReadToken  # noqa: E402
+from cdp.models.profiles import Account, Profile, ReadToken, ReadTokenScope  # noqa: E402
 
 __all__ += [
     "Account", "BlockedValue", "ComputedTrait", "Identifier", "IdentifierSplit", "IdentitySettings", "Profile",
-    "ProfileMerge", "ReadToken", "RefusedMerge",
+    "ProfileMerge", "ReadToken", "ReadTokenScope", "RefusedMerge",
 ]
 from cdp.models.imports import EventImport  # noqa: E402
 

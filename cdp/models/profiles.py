@@ -1,5 +1,6 @@
 """Unified profiles (one per real person) and accounts (the companies that group calls attach people to)."""
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 
@@ -62,18 +63,45 @@ class Profile(models.Model):
         return str(t.get("name") or full or t.get("email") or f"Profile {self.pk}")
 
 
+class ReadTokenScope(models.TextChoices):
+    """What a read token may read. Identifiers only by default: no personal data unless asked for."""
+
+    IDENTIFIERS = "identifiers", "Identifiers (the person's ids: user id, email, anonymous ids, external ids)"
+    TRAITS = "traits", "Traits (traits, computed traits, CRM contact, segments)"
+    EVENTS = "events", "Events (the person's events and their properties)"
+
+
+def read_token_default_scopes() -> list[str]:
+    return [ReadTokenScope.IDENTIFIERS.value]
+
+
 class ReadToken(models.Model):
-    """A read token for the profile API. Only the SHA-256 of the token is stored; it is shown once."""
+    """A read token for the profile API. Only the SHA-256 of the token is stored; it is shown once.
+
+    ``use_count``/``last_used_at`` are written at most once per CDP_READ_TOKEN_USAGE_FLUSH_SECONDS per token
+    (uses in between are counted in Redis and added then), so reading does not write a row per request.
+    """
 
     name = models.CharField(max_length=120)
     prefix = models.CharField(max_length=12)
     token_hash = models.CharField(max_length=64, unique=True)
+    scopes = ArrayField(models.CharField(max_length=20, choices=ReadTokenScope.choices),
+                        default=read_token_default_scopes, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: never expires.")
+    requests_per_minute = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Empty: CDP_READ_TOKEN_REQUESTS_PER_MINUTE.")
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    use_count = models.BigIntegerField(default=0)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(scopes__contained_by=[c.value for c in ReadTokenScope]),
+                name="cdp_readtoken_known_scopes"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"

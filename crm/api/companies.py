@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
 from django_filters import rest_framework as filters
 from rest_framework import serializers, status, viewsets
 from rest_framework.response import Response
 
-from crm.api.common_sales import AdminWritesOnly, FieldOrderingFilter, service_errors
-from crm.api.contacts import apply_custom_filter
-from crm.models import Company, CustomFieldDefinition, SavedView, Team
+from crm.api.common_sales import AdminWritesOnly, service_errors
+from crm.api.records import RecordFilter, RecordSerializer, RecordServices, RecordViewSet
+from crm.models import Company, CustomFieldDefinition, SavedView
 from crm.selectors.companies import COMPANY_ORDERING_FIELDS, companies_search, companies_visible_to
 from crm.services.companies import company_create, company_delete, company_update
 from crm.services.custom_field_definitions import custom_field_definition_save
 from crm.services.saved_views import saved_view_delete, saved_view_save, saved_view_update
 
 
-class CompanySerializer(serializers.ModelSerializer):
-    owner = serializers.PrimaryKeyRelatedField(queryset=get_user_model().objects.filter(is_active=True),
-                                               required=False, allow_null=True,
-                                               help_text="Admins and managers may assign; reps only themselves.")
-    team = serializers.PrimaryKeyRelatedField(queryset=Team.objects.all(), required=False, allow_null=True)
-    tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False)
-    custom = serializers.DictField(required=False, help_text="Custom field values by key (merged on update).")
+class CompanySerializer(RecordSerializer):
     domain = serializers.CharField(max_length=300, required=False, allow_blank=True,
                                    help_text="Normalized: scheme, www. and path are dropped; unique when set.")
 
@@ -34,11 +27,9 @@ class CompanySerializer(serializers.ModelSerializer):
         extra_kwargs = {"country": {"max_length": 10}}
 
 
-class CompanyFilter(filters.FilterSet):
+class CompanyFilter(RecordFilter):
+    object_type = "company"
     search = filters.CharFilter(method="filter_search", label="Search name and domain")
-    tag = filters.CharFilter(method="filter_tag", label="Has this tag")
-    custom = filters.CharFilter(method="filter_custom",
-                                label="Custom field filters: key:value, several separated by commas")
     industry = filters.CharFilter(field_name="industry", lookup_expr="iexact")
 
     class Meta:
@@ -48,43 +39,18 @@ class CompanyFilter(filters.FilterSet):
     def filter_search(self, queryset, name, value):
         return companies_search(queryset, value)
 
-    def filter_tag(self, queryset, name, value):
-        return queryset.filter(tags__contains=[value.strip().lower()])
 
-    def filter_custom(self, queryset, name, value):
-        return apply_custom_filter(queryset, "company", value)
-
-
-class CompanyViewSet(viewsets.ModelViewSet):
+class CompanyViewSet(RecordViewSet):
     """Companies the caller may see. Writes are checked against the caller's edit rights (403 otherwise)."""
 
     serializer_class = CompanySerializer
-    filter_backends = [filters.DjangoFilterBackend, FieldOrderingFilter]
     filterset_class = CompanyFilter
+    services = RecordServices("company", company_create, company_update, company_delete)
     ordering_fields = COMPANY_ORDERING_FIELDS
     ordering = ["name"]
 
     def get_queryset(self):
         return companies_visible_to(self.request.user)
-
-    def create(self, request, *args, **kwargs):
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        with service_errors():
-            company = company_create(actor=request.user, **serializer.validated_data)
-        return Response(self.get_serializer(company).data, status=status.HTTP_201_CREATED)
-
-    def update(self, request, *args, **kwargs):
-        company = self.get_object()
-        serializer = self.get_serializer(company, data=request.data, partial=kwargs.get("partial", False))
-        serializer.is_valid(raise_exception=True)
-        with service_errors():
-            company = company_update(company=company, actor=request.user, changes=serializer.validated_data)
-        return Response(self.get_serializer(company).data)
-
-    def destroy(self, request, *args, **kwargs):
-        company_delete(company=self.get_object(), actor=request.user)
-        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class CustomFieldDefinitionSerializer(serializers.ModelSerializer):

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
 from django.db.models import Prefetch
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status, viewsets
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
+from rest_framework import serializers
 from rest_framework.decorators import action
-from rest_framework.response import Response
 
 from config.filters import UtcIsoDateTimeFilter
-from crm.api.common_sales import FieldOrderingFilter, service_errors
-from crm.models import Company, Contact, ContactEmail, ContactPhone, CustomFieldDefinition, LifecycleChange, Team
+from crm.api.common_sales import FieldOrderingFilter
+from crm.api.records import RecordFilter, RecordSerializer, RecordServices, RecordViewSet
+from crm.extensions import attach_contact_scores
+from crm.models import Company, Contact, ContactEmail, ContactPhone, LifecycleChange
 from crm.selectors.companies import companies_visible_to
 from crm.selectors.contacts import CONTACT_ORDERING_FIELDS, contacts_search, contacts_visible_to
-from crm.selectors.custom_fields import custom_filter_q
 from crm.services.contacts import contact_create, contact_delete, contact_update
 
 
@@ -34,24 +33,28 @@ class EmailListField(serializers.ListField):
         return [item.email for item in data.all()] if hasattr(data, "all") else list(data)
 
 
-class ContactSerializer(serializers.ModelSerializer):
+class _ContactListSerializer(serializers.ListSerializer):
+    def to_representation(self, data):
+        items = list(data.all() if hasattr(data, "all") else data)
+        attach_contact_scores(items)  # one query for the page's lead scores
+        return super().to_representation(items)
+
+
+class ContactSerializer(RecordSerializer):
     emails = EmailListField(child=serializers.CharField(max_length=254), required=False,
                                    help_text="All emails; the first is primary. Writing replaces the list.")
     phones = PhoneSerializer(many=True, required=False, help_text="Writing replaces the list.")
     company = serializers.PrimaryKeyRelatedField(queryset=Company.objects.none(), required=False, allow_null=True)
     company_name = serializers.CharField(source="company.name", read_only=True, default=None, allow_null=True)
-    owner = serializers.PrimaryKeyRelatedField(queryset=get_user_model().objects.filter(is_active=True),
-                                               required=False, allow_null=True,
-                                               help_text="Admins and managers may assign; reps only themselves.")
-    team = serializers.PrimaryKeyRelatedField(queryset=Team.objects.all(), required=False, allow_null=True)
-    tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False)
-    custom = serializers.DictField(required=False, help_text="Custom field values by key (merged on update).")
+    lead_score = serializers.SerializerMethodField(
+        help_text="The score under the default score model with its why (null: no points, or no model).")
 
     class Meta:
         model = Contact
+        list_serializer_class = _ContactListSerializer
         fields = ["id", "first_name", "last_name", "title", "email", "emails", "phone", "phones", "company",
                   "company_name", "owner", "team", "lifecycle_stage", "lead_source", "tags", "custom", "created_at",
-                  "updated_at"]
+                  "updated_at", "lead_score"]
         read_only_fields = ["id", "email", "phone", "created_at", "updated_at"]
 
     def __init__(self, *args, **kwargs):
@@ -59,6 +62,21 @@ class ContactSerializer(serializers.ModelSerializer):
         request = self.context.get("request")
         if request is not None and request.user.is_authenticated:
             self.fields["company"].queryset = companies_visible_to(request.user)
+
+    @extend_schema_field(inline_serializer("LeadScore", {
+        "value": serializers.DecimalField(max_digits=12, decimal_places=2), "model": serializers.CharField(),
+        "why": inline_serializer("LeadScoreReason", {"label": serializers.CharField(),
+                                                     "points": serializers.DecimalField(max_digits=12,
+                                                                                        decimal_places=2)},
+                                 many=True)}, allow_null=True))
+    def get_lead_score(self, contact) -> dict | None:
+        if not hasattr(contact, "lead_score"):
+            attach_contact_scores([contact])
+        score = contact.lead_score
+        if score is None:
+            return None
+        return {"value": str(score.value), "model": score.model,
+                "why": [{"label": label, "points": str(points)} for label, points in score.why]}
 
 
 class LifecycleChangeSerializer(serializers.ModelSerializer):
@@ -71,41 +89,15 @@ class LifecycleChangeSerializer(serializers.ModelSerializer):
         fields = ["from_stage", "to_stage", "changed_at", "changed_by"]
 
 
-class ContactFilter(filters.FilterSet):
+class ContactFilter(RecordFilter):
     # ``search`` is applied with the ordering, by ContactSearchOrderingFilter.
-    tag = filters.CharFilter(method="filter_tag", label="Has this tag")
-    custom = filters.CharFilter(method="filter_custom",
-                                label="Custom field filters: key:value, several separated by commas")
+    object_type = "contact"
     created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     updated_after = UtcIsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
 
     class Meta:
         model = Contact
         fields = ["owner", "team", "company", "lifecycle_stage", "lead_source", "email"]
-
-    def filter_tag(self, queryset, name, value):
-        return queryset.filter(tags__contains=[value.strip().lower()])
-
-    def filter_custom(self, queryset, name, value):
-        return apply_custom_filter(queryset, "contact", value)
-
-
-def apply_custom_filter(queryset, object_type: str, value: str):
-    """``key:value,key2:value2`` → custom field filters; a bad value is a 400 naming the key."""
-    pairs = {}
-    for part in value.split(","):
-        key, sep, raw = part.partition(":")
-        if not sep or not key.strip():
-            raise serializers.ValidationError({"custom": [f"“{part}” is not key:value."]})
-        pairs[key.strip()] = raw.strip()
-    definitions = list(CustomFieldDefinition.objects.filter(object_type=object_type))
-    unknown = set(pairs) - {d.key for d in definitions}
-    if unknown:
-        raise serializers.ValidationError({"custom": [f"Unknown custom field: {', '.join(sorted(unknown))}."]})
-    q, errors = custom_filter_q(definitions, pairs)
-    if errors:
-        raise serializers.ValidationError({"custom": [f"{k}: {v}" for k, v in errors.items()]})
-    return queryset.filter(q)
 
 
 class ContactSearchOrderingFilter(FieldOrderingFilter):
@@ -122,12 +114,13 @@ class ContactSearchOrderingFilter(FieldOrderingFilter):
         return [search, *super().get_schema_operation_parameters(view)]
 
 
-class ContactViewSet(viewsets.ModelViewSet):
+class ContactViewSet(RecordViewSet):
     """Contacts the caller may see. Writes are checked against the caller's edit rights (403 otherwise)."""
 
     serializer_class = ContactSerializer
     filter_backends = [filters.DjangoFilterBackend, ContactSearchOrderingFilter]
     filterset_class = ContactFilter
+    services = RecordServices("contact", contact_create, contact_update, contact_delete)
     ordering_fields = CONTACT_ORDERING_FIELDS
     ordering = ["last_name"]
 
@@ -141,32 +134,14 @@ class ContactViewSet(viewsets.ModelViewSet):
             )
         )
 
-    @staticmethod
-    def _service_data(validated: dict) -> dict:
+    def service_data(self, validated: dict) -> dict:
         data = dict(validated)
         if "phones" in data:
             data["phones"] = [(p["number"], p.get("kind") or ContactPhone.Kind.MOBILE) for p in data["phones"]]
         return data
 
-    def create(self, request, *args, **kwargs):
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        with service_errors():
-            contact = contact_create(actor=request.user, **self._service_data(serializer.validated_data))
-        return Response(self.get_serializer(self.get_queryset().get(pk=contact.pk)).data,
-                        status=status.HTTP_201_CREATED)
-
-    def update(self, request, *args, **kwargs):
-        contact = self.get_object()
-        serializer = self.get_serializer(contact, data=request.data, partial=kwargs.get("partial", False))
-        serializer.is_valid(raise_exception=True)
-        with service_errors():
-            contact_update(contact=contact, actor=request.user, changes=self._service_data(serializer.validated_data))
-        return Response(self.get_serializer(self.get_queryset().get(pk=contact.pk)).data)
-
-    def destroy(self, request, *args, **kwargs):
-        contact_delete(contact=self.get_object(), actor=request.user)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+    def presented(self, record):
+        return self.get_queryset().get(pk=record.pk)  # with its emails and phones as the list shows them
 
     @extend_schema(responses=LifecycleChangeSerializer(many=True))
     @action(detail=True, methods=["get"], url_path="lifecycle-changes")

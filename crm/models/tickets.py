@@ -168,6 +168,8 @@ class Ticket(models.Model):
                                                    validators=[MinValueValidator(1), MaxValueValidator(5)])
     csat_comment = models.TextField(blank=True)
     csat_at = models.DateTimeField(null=True, blank=True)
+    # The solve (its solved_at) whose CSAT request has gone out: one request per solve, whatever re-runs the task.
+    csat_requested_for = models.DateTimeField(null=True, blank=True, editable=False)
     message_id = models.CharField(max_length=255, blank=True, help_text="Message-ID of the mail that opened it.")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
@@ -323,9 +325,15 @@ class CannedResponse(models.Model):
 class SupportNotification(models.Model):
     """An in-app notice to an agent (SLA warnings and breaches), shown on the agent's queue pages."""
 
+    class Kind(models.TextChoices):
+        # One notice per ticket and kind: the first-response and the resolution breach are both told.
+        SLA_WARNING = "sla_warning", "SLA warning"
+        SLA_BREACH = "sla_breach", "Resolution SLA breach"
+        SLA_FIRST_RESPONSE_BREACH = "sla_first_breach", "First-response SLA breach"
+
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="support_notifications")
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
-    kind = models.CharField(max_length=20, choices=TicketHistory.Kind.choices)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
     text = models.CharField(max_length=300)
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
@@ -333,7 +341,7 @@ class SupportNotification(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         # Only unread notices are listed; read ones stay for the record without weighing on the index.
-        indexes = [models.Index(fields=["user", "-created_at"], name="crm_supportnotice_unread",
+        indexes = [models.Index(fields=["user", "-created_at", "-id"], name="crm_supportnotice_unread_at",
                                 condition=Q(read_at__isnull=True))]
         constraints = [models.UniqueConstraint(fields=["user", "ticket", "kind"], name="crm_supportnotice_once")]
 

@@ -43,13 +43,15 @@ _FILE = """
               JOIN crm_team_members member ON member.team_id = m.team_id WHERE m.assignee_id IS NULL),
     notices AS (
         INSERT INTO crm_supportnotification (user_id, ticket_id, kind, text, created_at, read_at)
-        SELECT user_id, id, %(kind)s, replace(%(text)s, '{{n}}', number::text), %(now)s, NULL FROM people
+        SELECT user_id, id, %(notice_kind)s, replace(%(text)s, '{{n}}', number::text), %(now)s, NULL FROM people
         ON CONFLICT (user_id, ticket_id, kind) DO NOTHING)
     SELECT count(*) FROM marked"""
+# kind: (history kind, notice kind, history label, notice text)
 _TEXT = {
-    "first_response": ("sla_breach", "First response", "Ticket #{n} missed its first-response target."),
-    "resolution": ("sla_breach", "Resolution", "Ticket #{n} missed its resolution target."),
-    "warning": ("sla_warning", "Resolution", "Ticket #{n} will miss its resolution target soon."),
+    "first_response": ("sla_breach", "sla_first_breach", "First response",
+                       "Ticket #{n} missed its first-response target."),
+    "resolution": ("sla_breach", "sla_breach", "Resolution", "Ticket #{n} missed its resolution target."),
+    "warning": ("sla_warning", "sla_warning", "Resolution", "Ticket #{n} will miss its resolution target soon."),
 }
 
 
@@ -65,8 +67,9 @@ def tickets_sla_sweep(*, now: datetime | None = None) -> dict[str, int]:
     counts: dict[str, int] = {}
     with connection.cursor() as cursor:
         for kind, mark in _MARK.items():
-            history_kind, label, text = _TEXT[kind]
+            history_kind, notice_kind, label, text = _TEXT[kind]
             cursor.execute(_FILE.format(mark=mark), {"now": now, "open": _OPEN, "running": _RUNNING,
-                                                     "kind": history_kind, "label": label, "text": text})
+                                                     "kind": history_kind, "notice_kind": notice_kind,
+                                                     "label": label, "text": text})
             counts[kind] = cursor.fetchone()[0]
     return counts

@@ -8,10 +8,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_POST
 
-from config.csv_export import csv_stream_response
-from crm.extensions import contact_panels, timeline_for
+from crm.extensions import attach_contact_scores, contact_panels, contact_score_annotation, timeline_for
 from crm.forms.contacts import BulkActionForm, ContactForm, ContactListForm, split_list
 from crm.forms.custom_fields import custom_values_from
 from crm.models import Contact
@@ -23,7 +22,6 @@ from crm.selectors.contacts import (
     contact_is_editable_by,
     contacts_list,
 )
-from crm.selectors.custom_fields import custom_field_definitions_for
 from crm.selectors.users import active_user
 from crm.services.contacts import (
     contact_create,
@@ -35,28 +33,16 @@ from crm.services.contacts import (
 )
 from crm.views.list_support import (
     custom_filters_from,
-    page_of,
-    query_without,
 )
 from crm.views.records import (
     RecordKind,
-    record_edit,
+    record_definitions,
     record_get,
-    record_inline,
     record_list_page,
-    record_new,
-    record_remove,
-    record_require_create,
-    record_timeline,
 )
 from crm.views.sales_common import safe_next
 
-SORT_COLUMNS = ["name", "email", "lifecycle", "created", "updated"]
-INLINE_FIELDS = {"title", "lifecycle_stage", "lead_source", "tags", "owner"}
-
-
-def _definitions():
-    return list(custom_field_definitions_for("contact"))
+SORT_COLUMNS = ["name", "email", "lifecycle", "created", "updated", "score"]
 
 
 def _params(form: ContactListForm, request) -> ContactListParams:
@@ -64,7 +50,7 @@ def _params(form: ContactListForm, request) -> ContactListParams:
     return ContactListParams(
         q=data.get("q") or "", owner=data.get("owner") or "", lifecycle=data.get("lifecycle") or "",
         tag=(data.get("tag") or "").strip().lower(), company=data.get("company"),
-        custom=custom_filters_from(request.GET), sort=data.get("sort") or "name",
+        custom=custom_filters_from(request.GET), sort=data.get("sort") or "name", score_min=data.get("score_min"),
     )
 
 
@@ -87,6 +73,32 @@ def _inline_value(field: str, value: str) -> dict | None:
     return {"owner": owner}
 
 
+def _service_kwargs(form: ContactForm, definitions) -> dict:
+    data = form.cleaned_data
+    return {
+        "first_name": data["first_name"], "last_name": data["last_name"], "title": data["title"],
+        "emails": split_list(data["emails"]), "phones": form.phone_inputs(), "company": data["company"],
+        "lifecycle_stage": data["lifecycle_stage"], "lead_source": data["lead_source"],
+        "tags": split_list(data["tags"]), "owner": data["owner"], "team": data["team"],
+        "custom": custom_values_from(data, definitions),
+    }
+
+
+def _export_values(c: Contact) -> list:
+    return [c.first_name, c.last_name, c.email, c.phone, c.title,
+            c.company.name if c.company else "", c.company.domain if c.company else "",
+            c.owner.get_username() if c.owner else "", c.team.name if c.team else "",
+            c.lifecycle_stage, c.lead_source, ", ".join(c.tags)]
+
+
+def _new_initial(request) -> dict:
+    """``?company=<id>`` (the company page's "add contact") preselects a company the user sees."""
+    company_id = request.GET.get("company", "")
+    if company_id.isdigit():
+        return {"company": companies_visible_to(request.user).filter(pk=int(company_id)).first()}
+    return {}
+
+
 CONTACTS = RecordKind(
     noun="contact", plural="contacts", other_noun="company", other_plural="companies",
     detail=contact_detail, is_editable_by=contact_is_editable_by,
@@ -97,46 +109,22 @@ CONTACTS = RecordKind(
     search_placeholder="Name, email, phone, company", delete_confirm="Delete this contact?",
     wide_fields=frozenset({"emails", "phones"}),
     inline_options=_inline_options, inline_value=_inline_value,
+    list_form=ContactListForm, list_params=_params, list_query=contacts_list,
+    form=ContactForm, service_kwargs=_service_kwargs, create=contact_create,
+    export_columns=("first_name", "last_name", "email", "phone", "title", "company", "company_domain", "owner",
+                    "team", "lifecycle_stage", "lead_source", "tags"),
+    export_values=_export_values, new_initial=_new_initial,
 )
-
-
-def _get_contact(user, pk: int) -> Contact:
-    return record_get(CONTACTS, user, pk)
 
 
 @login_required
 def contact_list(request):
-    definitions = _definitions()
-    form = ContactListForm(request.GET, definitions=definitions)
-    params = _params(form, request)
-    qs, filter_errors = contacts_list(user=request.user, params=params, definitions=definitions)
-    page = page_of(qs, request)
-    return record_list_page(request, CONTACTS, form=form, params=params, page=page, filter_errors=filter_errors,
-                            definitions=definitions, sort_columns=SORT_COLUMNS,
-                            page_query=query_without(request.GET, "page"), assignable=assignable_owners(request.user),
-                            lifecycles=Contact.Lifecycle.choices)
+    def extra(page):
+        attach_contact_scores(page.object_list)  # the page's scores and their "why": one query
+        return {"assignable": assignable_owners(request.user), "lifecycles": Contact.Lifecycle.choices,
+                "has_scores": contact_score_annotation() is not None}
 
-
-@login_required
-def contact_export(request):
-    """Stream the current filtered list as CSV (visibility applies: it is the same selector)."""
-    definitions = _definitions()
-    form = ContactListForm(request.GET, definitions=definitions)
-    qs, _errors = contacts_list(user=request.user, params=_params(form, request), definitions=definitions)
-    header = ["id", "first_name", "last_name", "email", "phone", "title", "company", "company_domain", "owner",
-              "team", "lifecycle_stage", "lead_source", "tags", *[f"custom.{d.key}" for d in definitions],
-              "created_at", "updated_at"]
-
-    def rows():
-        for c in qs.iterator(chunk_size=2000):
-            yield [c.pk, c.first_name, c.last_name, c.email, c.phone, c.title,
-                   c.company.name if c.company else "", c.company.domain if c.company else "",
-                   c.owner.get_username() if c.owner else "", c.team.name if c.team else "",
-                   c.lifecycle_stage, c.lead_source, ", ".join(c.tags),
-                   *[c.custom.get(d.key, "") for d in definitions],
-                   c.created_at.isoformat(), c.updated_at.isoformat()]
-
-    return csv_stream_response("contacts.csv", header, rows())
+    return record_list_page(request, CONTACTS, sort_columns=SORT_COLUMNS, extra=extra)
 
 
 @login_required
@@ -166,44 +154,10 @@ def contact_bulk(request):
     return redirect(back)
 
 
-def _service_kwargs(form: ContactForm, definitions) -> dict:
-    data = form.cleaned_data
-    return {
-        "first_name": data["first_name"], "last_name": data["last_name"], "title": data["title"],
-        "emails": split_list(data["emails"]), "phones": form.phone_inputs(), "company": data["company"],
-        "lifecycle_stage": data["lifecycle_stage"], "lead_source": data["lead_source"],
-        "tags": split_list(data["tags"]), "owner": data["owner"], "team": data["team"],
-        "custom": custom_values_from(data, definitions),
-    }
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def contact_new(request):
-    record_require_create(request, CONTACTS)
-    definitions = _definitions()
-    initial = {"owner": request.user.pk} if request.method == "GET" else None
-    company_id = request.GET.get("company", "")
-    if initial is not None and company_id.isdigit():
-        initial["company"] = companies_visible_to(request.user).filter(pk=int(company_id)).first()
-    form = ContactForm(request.POST or None, user=request.user, definitions=definitions, initial=initial or {})
-    return record_new(request, CONTACTS, form=form,
-                      create=lambda form: contact_create(actor=request.user, **_service_kwargs(form, definitions)))
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def contact_edit(request, pk: int):
-    definitions = _definitions()
-    return record_edit(
-        request, CONTACTS, pk, changes_from=lambda form: _service_kwargs(form, definitions),
-        form_for=lambda data, record: ContactForm(data, user=request.user, definitions=definitions, contact=record))
-
-
 @login_required
 def contact_show(request, pk: int):
-    contact = _get_contact(request.user, pk)
-    definitions = _definitions()
+    contact = record_get(CONTACTS, request.user, pk)
+    definitions = record_definitions(CONTACTS)
     panels = []
     for provider in contact_panels():
         panel = provider(contact, user=request.user)
@@ -219,19 +173,3 @@ def contact_show(request, pk: int):
         "timeline_url": reverse("contact-timeline", args=[contact.pk]), "log_target": {"contact": contact.pk},
     })
 
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def contact_inline(request, pk: int, field: str):
-    return record_inline(request, CONTACTS, pk, field)
-
-
-@login_required
-def contact_timeline(request, pk: int):
-    return record_timeline(request, CONTACTS, pk)
-
-
-@login_required
-@require_POST
-def contact_remove(request, pk: int):
-    return record_remove(request, CONTACTS, pk)

@@ -8,11 +8,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import path, reverse
+from django.views.decorators.http import require_http_methods, require_POST
 
+from config.csv_export import csv_stream_response
 from crm.extensions import timeline_for
 from crm.forms.custom_fields import errors_to_form
 from crm.selectors.assignment import can_create_records, owner_filter_choices
@@ -21,6 +24,7 @@ from crm.selectors.record_lists import saved_views_of
 from crm.views.list_support import (
     inline_changes,
     inline_saved_response,
+    page_of,
     query_without,
     sort_links,
     validation_text,
@@ -52,6 +56,22 @@ class RecordKind:
     # The update service's ``changes`` for a posted inline value (may raise ValidationError).
     inline_value: Callable[[str, str], dict] | None = None
     templates: dict[str, str] = field(default_factory=dict)
+    # The list: its filter form (``list_form(data, definitions=)``), the params it gives for a request
+    # (``list_params(form, request)``) and the visibility-scoped selector (``list_query(user=, params=,
+    # definitions=)`` → (queryset, filter errors)).
+    list_form: Callable[..., Any] | None = None
+    list_params: Callable[[Any, Any], Any] | None = None
+    list_query: Callable[..., tuple[Any, dict]] | None = None
+    # The record form (``form(data, user=, definitions=, initial=, <noun>=record)``), the service arguments a
+    # valid form gives (``service_kwargs(form, definitions)``) and the create service (``create(actor=, **kwargs)``).
+    form: Callable[..., Any] | None = None
+    service_kwargs: Callable[[Any, list], dict] | None = None
+    create: Callable[..., Any] | None = None
+    # CSV export: the columns after ``id`` and before the custom fields and timestamps, and their values.
+    export_columns: tuple[str, ...] = ()
+    export_values: Callable[[Any], list] | None = None
+    # The new-record form's initial values beyond the owner, from the GET request.
+    new_initial: Callable[[Any], dict] = lambda request: {}
 
     @property
     def list_url(self) -> str:
@@ -84,6 +104,15 @@ class RecordKind:
     @property
     def timeline_url(self) -> str:
         return f"{self.noun}-timeline"
+
+    @property
+    def export_url(self) -> str:
+        return f"{self.noun}-export"
+
+    @property
+    def results_id(self) -> str:
+        """The id of the element that holds the list's results (the htmx target of sorting and paging)."""
+        return f"{self.noun}-results"
 
     @property
     def values_template(self) -> str:
@@ -145,17 +174,20 @@ def _inline_form_context(request, kind: RecordKind, context: dict) -> dict:
             "selected": options[1] if options else None}
 
 
-def record_list_page(request, kind: RecordKind, *, form, params, page, filter_errors: dict, definitions: list,
-                     sort_columns: list[str], **extra):
+def record_list_page(request, kind: RecordKind, *, sort_columns: list[str],
+                     extra: Callable[[Any], dict] = lambda page: {}):
     """The list page (or, for an htmx request aimed at the results, the results alone) with what every record
-    list shows: filters, sort links, owners to filter by, saved views."""
+    list shows: filters, sort links, owners to filter by, saved views; ``extra(page)`` adds the kind's own."""
+    definitions = record_definitions(kind)
+    form, params, qs, filter_errors = record_list_query(request, kind, definitions)
+    page = page_of(qs, request)
     context = {
         "form": form, "page": page, "params": params, "filter_errors": filter_errors, "definitions": definitions,
         "sort_links": sort_links(request.GET, sort_columns, params.sort), "query": query_without(request.GET, "page"),
         "owners": owner_filter_choices(request.user), "can_create": can_create_records(request.user),
-        "saved_views": saved_views_of(request.user, object_type=kind.noun), "kind": kind, **extra,
+        "saved_views": saved_views_of(request.user, object_type=kind.noun), "kind": kind, **extra(page),
     }
-    if request.htmx and request.htmx.target == f"{kind.noun}-results":
+    if request.htmx and request.htmx.target == kind.results_id:
         return render(request, kind.results_template, context)
     return render(request, f"crm/{kind.plural}/list.html", context)
 
@@ -165,11 +197,38 @@ def record_require_create(request, kind: RecordKind) -> None:
         raise PermissionDenied(f"You may not create {kind.plural}.")
 
 
-def record_new(request, kind: RecordKind, *, form, create: Callable[[Any], Any]):
-    """The new-record page: ``create(form)`` calls the kind's create service once the form is valid."""
+def record_list_query(request, kind: RecordKind, definitions: list):
+    """(filter form, params, visible queryset, filter errors) of the list as ``request`` asks for it."""
+    form = kind.list_form(request.GET, definitions=definitions)
+    params = kind.list_params(form, request)
+    qs, filter_errors = kind.list_query(user=request.user, params=params, definitions=definitions)
+    return form, params, qs, filter_errors
+
+
+def record_export(request, kind: RecordKind):
+    """Stream the current filtered list as CSV (visibility applies: it is the list's selector)."""
+    definitions = record_definitions(kind)
+    _form, _params, qs, _errors = record_list_query(request, kind, definitions)
+    header = ["id", *kind.export_columns, *[f"custom.{d.key}" for d in definitions], "created_at", "updated_at"]
+
+    def rows():
+        for record in qs.iterator(chunk_size=2000):
+            yield [record.pk, *kind.export_values(record), *[record.custom.get(d.key, "") for d in definitions],
+                   record.created_at.isoformat(), record.updated_at.isoformat()]
+
+    return csv_stream_response(f"{kind.plural}.csv", header, rows())
+
+
+def record_new(request, kind: RecordKind):
+    """The new-record page: the kind's form (on GET the user as owner and the kind's ``new_initial``), created
+    through the kind's create service once valid."""
+    record_require_create(request, kind)
+    definitions = record_definitions(kind)
+    start = {"owner": request.user.pk, **kind.new_initial(request)} if request.method == "GET" else {}
+    form = kind.form(request.POST or None, user=request.user, definitions=definitions, initial=start)
     if request.method == "POST" and form.is_valid():
         try:
-            record = create(form)
+            record = kind.create(actor=request.user, **kind.service_kwargs(form, definitions))
         except ValidationError as exc:
             errors_to_form(form, exc)
         else:
@@ -182,16 +241,16 @@ def record_form_page(request, kind: RecordKind, *, form, record=None):
     return render(request, "crm/records/form.html", {"form": form, "record": record, "kind": kind})
 
 
-def record_edit(request, kind: RecordKind, pk: int, *, form_for: Callable[..., Any],
-                changes_from: Callable[[Any], dict]):
-    """The edit page: the form ``form_for(data, record=)``, saved through the kind's update service."""
+def record_edit(request, kind: RecordKind, pk: int):
+    """The edit page: the kind's form for the record, saved through the kind's update service."""
     record = record_get(kind, request.user, pk)
     if not kind.is_editable_by(request.user, record):
         raise PermissionDenied(f"You may not edit this {kind.noun}.")
-    form = form_for(request.POST or None, record=record)
+    definitions = record_definitions(kind)
+    form = kind.form(request.POST or None, user=request.user, definitions=definitions, **{kind.noun: record})
     if request.method == "POST" and form.is_valid():
         try:
-            kind.update(record=record, actor=request.user, changes=changes_from(form))
+            kind.update(record=record, actor=request.user, changes=kind.service_kwargs(form, definitions))
         except ValidationError as exc:
             errors_to_form(form, exc)
         else:
@@ -211,3 +270,38 @@ def record_remove(request, kind: RecordKind, pk: int):
     kind.delete(record=record, actor=request.user)
     messages.success(request, f"Deleted {record}.")
     return redirect(kind.list_url)
+
+
+def record_urlpatterns(kind: RecordKind, *, list_view, detail_view) -> list:
+    """The kind's pages under ``<plural>/``: its own list and detail views, and the shared new, export, edit,
+    delete, timeline and inline-edit views."""
+    def new(request):
+        return record_new(request, kind)
+
+    def export(request):
+        return record_export(request, kind)
+
+    def edit(request, pk: int):
+        return record_edit(request, kind, pk)
+
+    def remove(request, pk: int):
+        return record_remove(request, kind, pk)
+
+    def timeline(request, pk: int):
+        return record_timeline(request, kind, pk)
+
+    def inline(request, pk: int, field: str):
+        return record_inline(request, kind, pk, field)
+
+    get_post = require_http_methods(["GET", "POST"])
+    base = kind.plural
+    return [
+        path(f"{base}/", list_view, name=kind.list_url),
+        path(f"{base}/new/", login_required(get_post(new)), name=kind.new_url),
+        path(f"{base}/export.csv", login_required(export), name=kind.export_url),
+        path(f"{base}/<int:pk>/", detail_view, name=kind.detail_url),
+        path(f"{base}/<int:pk>/edit/", login_required(get_post(edit)), name=kind.edit_url),
+        path(f"{base}/<int:pk>/delete/", login_required(require_POST(remove)), name=kind.delete_url),
+        path(f"{base}/<int:pk>/timeline/", login_required(timeline), name=kind.timeline_url),
+        path(f"{base}/<int:pk>/inline/<str:field>/", login_required(get_post(inline)), name=kind.inline_url),
+    ]

@@ -53,7 +53,9 @@
       if (String(v) === String(value)) o.selected = true;
       s.appendChild(o);
     });
-    s.addEventListener("change", () => { onChange(s.value); changed(true); });
+    // An onChange returning false only records a choice (the kind of condition to add): no re-render, which
+    // would put the select back to its first option.
+    s.addEventListener("change", () => { if (onChange(s.value) !== false) changed(true); });
     return s;
   }
 
@@ -258,7 +260,7 @@
         ? renderGroup(child, childPath, node, i) : renderCondition(child || {}, childPath, node, i));
     });
     const bar = el("div", { class: "rb-toolbar" });
-    const kind = select(Object.entries(KINDS), "trait", () => {}, "new-kind");
+    const kind = select(Object.entries(KINDS), "trait", () => false, "new-kind");
     bar.appendChild(labelled("Condition kind", kind));
     const add = el("button", { type: "button", class: "button", text: "Add condition", "data-testid": "add-condition" });
     add.addEventListener("click", () => { node.conditions.push(DEFAULTS[kind.value]()); changed(true); });

@@ -27,7 +27,7 @@ def person():
 
 @pytest.fixture
 def token():
-    return ReadTokenFactory(name="website").raw
+    return ReadTokenFactory(name="website", scopes=["identifiers", "traits", "events"]).raw
 
 
 def _get(client, path, token=None, **headers):
@@ -95,7 +95,7 @@ def test_errors_are_json(client, person, token):
 
 
 def test_basic_auth_and_revocation(client, person):
-    t, raw = read_token_create(name="app")
+    t, raw = read_token_create(name="app", scopes=["traits"])
     basic = base64.b64encode(f"{raw}:".encode()).decode()
     assert client.get("/v1/profiles/user_id:42/traits", HTTP_AUTHORIZATION=f"Basic {basic}").status_code == 200
     read_token_revoke(token=t)
@@ -104,7 +104,7 @@ def test_basic_auth_and_revocation(client, person):
 
 def test_createreadtoken_prints_the_token_last(client, person):
     out = StringIO()
-    call_command("createreadtoken", "mobile app", stdout=out)
+    call_command("createreadtoken", "mobile app", "--scope", "traits", stdout=out)
     raw = out.getvalue().strip().splitlines()[-1]
     assert ReadToken.objects.get(name="mobile app").token_hash != raw
     assert _get(client, "/v1/profiles/user_id:42/traits", raw).status_code == 200

@@ -62,7 +62,8 @@ def credentials(admin_user, records):
     ProfileFactory(identifiers=[("user_id", "42"), ("email", "ann@example.com")], traits={"plan": "pro"})
     return {
         "crm": {"Authorization": f"Token {Token.objects.create(user=admin_user).key}"},
-        "profiles": {"Authorization": f"Bearer {ReadTokenFactory().raw}"},
+        "profiles": {"Authorization": f"Bearer {ReadTokenFactory(scopes=['identifiers', 'traits', 'events'],
+                                                                  requests_per_minute=1_000_000).raw}"},
         "collect": {"Authorization": "Basic " + base64.b64encode(f"{SourceFactory().write_key}:".encode()).decode()},
     }
 

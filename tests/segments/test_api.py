@@ -68,14 +68,20 @@ def test_preview_counts(api):
 @pytest.mark.django_db
 @pytest.mark.parametrize("role", ["sales_user", "support_user"])
 def test_sales_and_support_read_memberships_only(request, role):
+    from crm.services.contacts import contact_create
+
+    user = request.getfixturevalue(role)
     client = APIClient()
-    client.force_login(request.getfixturevalue(role), backend=MODEL_BACKEND)
+    client.force_login(user, backend=MODEL_BACKEND)
     segment = Segment.objects.create(name="Pro", definition=PRO)
-    profile = Profile.objects.create(traits={"plan": "pro"})
+    contact = contact_create(actor=None, owner=user, first_name="Own")
+    profile = Profile.objects.create(traits={"plan": "pro"}, crm_contact_id=contact.pk)  # a profile they may see
+    visitor = Profile.objects.create(traits={"plan": "pro"})  # linked to no contact: Marketing only
     refresh.segment_refresh(segment_id=segment.pk)
     assert client.get("/api/segments/").status_code == 403
     assert client.get(f"/api/segments/{segment.pk}/members/").json()["error"] == "permission_denied"
     assert client.get(f"/api/segments/profiles/{profile.pk}/memberships/").json()[0]["segment_name"] == "Pro"
+    assert client.get(f"/api/segments/profiles/{visitor.pk}/memberships/").status_code == 404
 
 
 @pytest.mark.django_db

@@ -1,4 +1,5 @@
-"""GET /v1/profiles/{type}:{value}/traits|events|segments|identifiers — read token auth, JSON answers.
+"""GET /v1/profiles/{type}:{value}/traits|events|segments|identifiers — read token auth (cdp.api.profiles.auth:
+scopes, expiry, rate limit), JSON answers.
 
 Any identifier of a person gives the same answer (it resolves to the one surviving profile).
 """
@@ -7,75 +8,44 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable
 from datetime import datetime
-from functools import wraps
 
 from django.db.models import Q
-from django.views.decorators.http import require_GET
 
-from cdp.api.errors import ApiError, error_response, json_response
-from cdp.extensions import segments_for_profile
-from cdp.models import Profile
-from cdp.selectors.profiles import profile_events, profile_for_identifier, profile_identifiers
-from cdp.services.read_tokens import read_token_check
+from cdp.api.errors import ApiError, json_response
+from cdp.api.profiles.auth import profile_endpoint
+from cdp.extensions import scores_for_profile, segments_for_profile
+from cdp.models import Profile, ReadTokenScope
+from cdp.selectors.profiles import profile_events, profile_identifiers
 
 MAX_LIMIT = 200
 
-
-def _raw_token(request) -> str | None:
-    scheme, _, value = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
-    value = value.strip()
-    if scheme.lower() == "bearer" and value:
-        return value
-    if scheme.lower() == "basic" and value:
-        try:
-            return base64.b64decode(value, validate=True).decode().partition(":")[0] or None
-        except (binascii.Error, UnicodeDecodeError, ValueError):
-            raise ApiError(401, "unauthorized", "malformed Basic authorization header") from None
-    return None
+# The scope each endpoint needs (README "Profile API"): segments are derived from traits and events, so they
+# are personal data like traits.
 
 
-def profile_endpoint(view: Callable) -> Callable:
-    @require_GET
-    @wraps(view)
-    def wrapper(request, ident: str):
-        try:
-            raw = _raw_token(request)
-            if not raw:
-                raise ApiError(401, "unauthorized", "a read token is required (Authorization: Bearer <token>)",
-                               headers={"WWW-Authenticate": 'Bearer realm="profiles"'})
-            if read_token_check(raw) is None:
-                raise ApiError(401, "unauthorized", "unknown or revoked read token")
-            type_, sep, value = ident.partition(":")
-            if not sep or not type_ or not value:
-                raise ApiError(400, "bad_identifier", "use {type}:{value}, e.g. user_id:42 or email:ann@example.com")
-            profile = profile_for_identifier(type_, value)
-            if profile is None:
-                raise ApiError(404, "not_found", f"no profile has the identifier {type_}:{value}")
-            return view(request, profile)
-        except ApiError as exc:
-            return error_response(exc)
-
-    return wrapper
-
-
-@profile_endpoint
+@profile_endpoint(scope=ReadTokenScope.TRAITS)
 def traits(request, profile: Profile):
     return json_response({"profile_id": profile.pk, "traits": profile.traits, "computed_traits": profile.computed,
                           "crm_contact_id": profile.crm_contact_id})
 
 
-@profile_endpoint
+@profile_endpoint(scope=ReadTokenScope.IDENTIFIERS)
 def identifiers(request, profile: Profile):
     return json_response({"profile_id": profile.pk, "identifiers": [
         {"type": i.type, "value": i.value, "created_at": i.created_at.isoformat()}
         for i in profile_identifiers(profile)]})
 
 
-@profile_endpoint
+@profile_endpoint(scope=ReadTokenScope.TRAITS)
 def segments(request, profile: Profile):
     return json_response({"profile_id": profile.pk, "segments": segments_for_profile(profile.pk)})
+
+
+@profile_endpoint(scope=ReadTokenScope.TRAITS)
+def scores(request, profile: Profile):
+    """Lead scores (derived from traits, events and CRM facts: personal data like traits)."""
+    return json_response({"profile_id": profile.pk, "scores": scores_for_profile(profile.pk)})
 
 
 def _cursor_decode(raw: str) -> tuple[datetime, int]:
@@ -86,7 +56,7 @@ def _cursor_decode(raw: str) -> tuple[datetime, int]:
         raise ApiError(400, "bad_cursor", "cursor is not one this API returned") from None
 
 
-@profile_endpoint
+@profile_endpoint(scope=ReadTokenScope.EVENTS)
 def events(request, profile: Profile):
     try:
         limit = int(request.GET.get("limit", 50))
