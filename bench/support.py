@@ -76,6 +76,7 @@ def load(n_tickets: int) -> None:
     existing = Ticket.objects.count()
     if existing >= n_tickets:
         print(f"data: {existing:,} tickets present")
+        settle()
         return
     started = time.perf_counter()
     if not connection.cursor().execute("SELECT 1 FROM crm_contact WHERE email LIKE 'bench-%%' LIMIT 1").fetchone():
@@ -138,24 +139,32 @@ def load(n_tickets: int) -> None:
         FROM crm_ticket t CROSS JOIN generate_series(1, %s) k
         WHERE t.id > (SELECT coalesce(max(ticket_id), 0) FROM crm_ticketentry)""", [ENTRIES_PER_TICKET])
     print(f"entries: {(n_tickets - existing) * ENTRIES_PER_TICKET:,} in {time.perf_counter() - started:.1f} s")
-    _sql("ANALYZE crm_ticket")
-    _sql("ANALYZE crm_ticketentry")
-    _sql("ANALYZE crm_contact")
+    settle()
 
 
-def timed(client: Client, url: str, runs: int) -> tuple[float, int]:
+def settle() -> None:
+    """VACUUM ANALYZE the bulk-loaded tables, as autovacuum does on a live database: without a visibility map the
+    queue counts could not be answered from their covering index alone (index-only scans need it)."""
+    for table in ("crm_ticket", "crm_ticketentry", "crm_contact", "crm_supportnotification"):
+        _sql(f"VACUUM ANALYZE {table}")
+
+
+def timed(client: Client, url: str, runs: int) -> tuple[float, int, float]:
+    """(median wall ms, queries, median CPU ms of this process) — the CPU figure shows how much of the wall time
+    is the page's own Python work rather than waiting for a core on a shared machine or for Postgres."""
     client.get(url)  # warm caches
-    times, queries = [], 0
+    times, cpu, queries = [], [], 0
     for _ in range(runs):
         with CaptureQueriesContext(connection) as captured:
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.process_time()
             response = client.get(url)
             if hasattr(response, "streaming_content"):
                 b"".join(response.streaming_content)
             times.append((time.perf_counter() - started) * 1000)
+            cpu.append((time.process_time() - started_cpu) * 1000)
         assert response.status_code == 200, (url, response.status_code)
         queries = len(captured)
-    return statistics.median(times), queries
+    return statistics.median(times), queries, statistics.median(cpu)
 
 
 def sweep_fodder(now) -> list[int]:
@@ -179,26 +188,26 @@ def main() -> None:
           f"{Ticket.objects.filter(status__in=Ticket.OPEN_STATUSES).count():,} open")
     base_client = Client()
     base_client.force_login(admin)
-    baseline, _q = timed(base_client, "/healthz", args.runs)
+    baseline, _q, _cpu = timed(base_client, "/healthz", args.runs)
     print(f"baseline GET /healthz: {baseline:.1f} ms\n")
-    print(f"{'page':<44}{'user':<8}{'median ms':>10}{'queries':>9}{'× base':>8}")
+    print(f"{'page':<44}{'user':<8}{'median ms':>10}{'queries':>9}{'× base':>8}{'CPU ms':>8}")
     for who, user in (("agent", agent), ("admin", admin)):
         client = Client()
         client.force_login(user)
         for name in ("mine", "unassigned", "team", "breaching", "overdue"):
             url = f"/support/queues/{name}/"
-            ms, queries = timed(client, url, args.runs)
-            print(f"{url:<44}{who:<8}{ms:>10.1f}{queries:>9}{ms / baseline:>8.1f}")
+            ms, queries, cpu = timed(client, url, args.runs)
+            print(f"{url:<44}{who:<8}{ms:>10.1f}{queries:>9}{ms / baseline:>8.1f}{cpu:>8.1f}")
         visible = Ticket.objects.filter(team__members=agent) if who == "agent" else Ticket.objects.all()
         for pk in (visible.filter(status="open").order_by("-id").values_list("id", flat=True).first(),
                    visible.filter(status="closed").order_by("id").values_list("id", flat=True).first()):
             url = f"/support/tickets/{pk}/"
-            ms, queries = timed(client, url, args.runs)
-            print(f"{url:<44}{who:<8}{ms:>10.1f}{queries:>9}{ms / baseline:>8.1f}")
+            ms, queries, cpu = timed(client, url, args.runs)
+            print(f"{url:<44}{who:<8}{ms:>10.1f}{queries:>9}{ms / baseline:>8.1f}{cpu:>8.1f}")
         today = timezone.localdate()
         url = f"/support/metrics/?start={today - timedelta(days=89)}&end={today}"
-        ms, queries = timed(client, url, max(3, args.runs // 2))
-        print(f"{'/support/metrics/ (90 days)':<44}{who:<8}{ms:>10.1f}{queries:>9}{ms / baseline:>8.1f}")
+        ms, queries, cpu = timed(client, url, max(3, args.runs // 2))
+        print(f"{'/support/metrics/ (90 days)':<44}{who:<8}{ms:>10.1f}{queries:>9}{ms / baseline:>8.1f}{cpu:>8.1f}")
     now = timezone.now()
     times, marked = [], 0
     for _ in range(3):

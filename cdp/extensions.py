@@ -44,3 +44,22 @@ def segments_for_profile(profile_id: int) -> list[dict[str, Any]]:
     for provider in _segment_providers:
         found.extend(provider(profile_id))
     return sorted(found, key=lambda s: str(s.get("name", "")))
+
+
+# Profile score providers: ``provider(profile_id) -> list[dict(model=..., default=..., score=..., why=[...])]``
+# (lead scores, from segments), shown by GET /v1/profiles/.../scores.
+ScoreProvider = Callable[[int], list[dict[str, Any]]]
+_score_providers: list[ScoreProvider] = []
+
+
+def register_profile_score_provider(provider: ScoreProvider) -> None:
+    if provider not in _score_providers:
+        _score_providers.append(provider)
+
+
+def scores_for_profile(profile_id: int) -> list[dict[str, Any]]:
+    """Every registered provider's scores of ``profile_id`` (the survivor's id)."""
+    found: list[dict[str, Any]] = []
+    for provider in _score_providers:
+        found.extend(provider(profile_id))
+    return found

@@ -268,6 +268,13 @@ CELERY_BEAT_SCHEDULE = {
     "segments-refresh-due": {"task": "segments.tasks.refresh_due", "schedule": timedelta(minutes=1)},
 }
 
+# --- Lead scoring: every score model is rescored in full this often (decayed points fade; real-time rescoring
+# of touched profiles happens after each processed batch).
+SCORING_FULL_RESCORE_MINUTES = env.int("SCORING_FULL_RESCORE_MINUTES", default=60)
+CELERY_BEAT_SCHEDULE["segments-rescore-all"] = {"task": "segments.tasks.rescore_all",
+                                                 "schedule": timedelta(minutes=SCORING_FULL_RESCORE_MINUTES),
+                                                 "options": {"expires": 300}}
+
 # --- Segments: time-window segments (e.g. "in the last 7 days") are fully refreshed at least this often.
 SEGMENTS_TIME_SWEEP_MINUTES = env.int("SEGMENTS_TIME_SWEEP_MINUTES", default=15)
 

@@ -26,6 +26,40 @@ def profile_segments(profile_id: int) -> list[dict]:
             for m in profile_current_segments(profile_id)]
 
 
+def contact_scores(contact_ids: list[int]) -> dict:
+    from crm.extensions import ContactScore  # noqa: PLC0415
+    from segments.selectors.scoring import contact_default_scores, why  # noqa: PLC0415
+
+    found = {}
+    for row in contact_default_scores(contact_ids):
+        found.setdefault(row.contact_id, ContactScore(value=row.score, model=row.model.name,
+                                                       why=tuple(why(row.model, row.points))))
+    return found
+
+
+def contact_score_expression():
+    from segments.selectors.scoring import default_score_subquery  # noqa: PLC0415
+
+    return default_score_subquery()  # no query here: without a default model every contact scores 0
+
+
+def contact_score_panel(contact, *, user) -> dict | None:
+    from segments.selectors.scoring import contact_all_scores  # noqa: PLC0415
+
+    scores = contact_all_scores(contact.pk)
+    if not scores:
+        return None
+    return {"title": "Lead score", "template": "segments/scoring/_contact_panel.html", "context": {"scores": scores}}
+
+
+def profile_scores_api(profile_id: int) -> list[dict]:
+    from segments.selectors.scoring import profile_scores, why  # noqa: PLC0415
+
+    return [{"model_id": r.model_id, "model": r.model.name, "default": r.model.is_default, "score": float(r.score),
+             "why": [{"label": label, "points": float(points)} for label, points in why(r.model, r.points)],
+             "scored_at": r.scored_at.isoformat()} for r in profile_scores(profile_id)]
+
+
 def register() -> None:
     from cdp.extensions import register_profile_segment_provider, register_profiles_changed_listener  # noqa: PLC0415
     from crm.extensions import register_demo_seeder  # noqa: PLC0415
@@ -33,4 +67,11 @@ def register() -> None:
 
     register_profiles_changed_listener(profiles_changed)
     register_profile_segment_provider(profile_segments)
+    from cdp.extensions import register_profile_score_provider  # noqa: PLC0415
+
+    register_profile_score_provider(profile_scores_api)
     register_demo_seeder(demo_segments_seed)
+    from crm.extensions import ContactScoreSource, register_contact_panel, register_contact_score_source  # noqa: PLC0415
+
+    register_contact_score_source(ContactScoreSource(annotation=contact_score_expression, scores=contact_scores))
+    register_contact_panel(contact_score_panel)

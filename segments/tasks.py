@@ -47,3 +47,25 @@ def refresh_due() -> int:
              autoretry_for=(Exception,))
 def write_timeline_events(segment_id: int, at: str) -> None:
     timeline_events_write(segment_id=segment_id, at=dt.datetime.fromisoformat(at))
+
+
+@shared_task(name="segments.tasks.rescore_model", bind=True, ignore_result=True, max_retries=MAX_RETRIES)
+def rescore_model(self, model_id: int, version: int | None = None) -> None:
+    """Full rescoring of a score model for ``version`` (skipped if stale); failures recorded on the model."""
+    from segments.services import scoring  # noqa: PLC0415
+
+    try:
+        scoring.score_model_rescore(model_id=model_id, version=version)
+    except Exception as exc:
+        scoring.score_model_rescore_failed(model_id=model_id, error=exc)
+        if isinstance(exc, RuleError) or self.request.retries >= MAX_RETRIES:
+            return
+        raise self.retry(exc=exc, countdown=5 * 2 ** self.request.retries) from exc
+
+
+@shared_task(name="segments.tasks.rescore_all", ignore_result=True)
+def rescore_all() -> int:
+    """Beat: full rescoring of every score model (decayed points fade)."""
+    from segments.services import scoring  # noqa: PLC0415
+
+    return len(scoring.score_models_rescore_all())

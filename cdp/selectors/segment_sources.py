@@ -37,11 +37,15 @@ class CdpTables:
     event_profile_event: str
     event_profile_received_at: str
     event_profile_profile: str
+    event_profile_name: str
+    event_profile_timestamp: str
 
 
 def cdp_tables() -> CdpTables:
     """Names of the tables and columns segment rules read: surviving profiles (merged_into null), accounts,
-    events (RawEvent joined to the profile each belongs to through EventProfile on (event id, received_at))."""
+    events (RawEvent joined to the profile each belongs to through EventProfile on (event id, received_at)).
+    EventProfile also holds each event's name and time, indexed by (name, time): counts of a named event per
+    profile read it alone, without the events."""
     return CdpTables(
         profile=Profile._meta.db_table, profile_id=_col(Profile, "id"), profile_traits=_col(Profile, "traits"),
         profile_computed=_col(Profile, "computed"), profile_merged_into=_col(Profile, "merged_into"),
@@ -53,6 +57,7 @@ def cdp_tables() -> CdpTables:
         event_profile=EventProfile._meta.db_table, event_profile_event=_col(EventProfile, "event_id"),
         event_profile_received_at=_col(EventProfile, "received_at"),
         event_profile_profile=_col(EventProfile, "profile_id"),
+        event_profile_name=_col(EventProfile, "event_name"), event_profile_timestamp=_col(EventProfile, "timestamp"),
     )
 
 

@@ -406,6 +406,14 @@ def _crm_links(cur, state: _Pass) -> None:
         crm_links_follow(cur, sorted(set(state.profiles)))
 
 
+def event_name(e: EventRow) -> str:
+    """The event's name as stored in RawEvent.event (validation: a track's ``event``, a page's or screen's
+    ``name``), '' for events without one."""
+    name = e.payload.get("event") if e.type == "track" else e.payload.get("name") if e.type in ("page", "screen") \
+        else None
+    return name if isinstance(name, str) else ""
+
+
 def _event_links_write(cur, state: _Pass) -> None:
     """Link events without a profile (the batch lock keeps other workers off these events). A deferred event
     that another worker's claim resolved between our two passes already has one: it is only moved if its person
@@ -415,11 +423,12 @@ def _event_links_write(cur, state: _Pass) -> None:
         received = {at: at.isoformat() for at in {e.received_at for e, _ in linked}}
         cur.execute(
             """
-            INSERT INTO cdp_eventprofile (event_id, received_at, profile_id, "timestamp")
-            SELECT * FROM unnest(%s::bigint[], %s::timestamptz[], %s::bigint[], %s::timestamptz[])
+            INSERT INTO cdp_eventprofile (event_id, received_at, profile_id, "timestamp", event_name)
+            SELECT * FROM unnest(%s::bigint[], %s::timestamptz[], %s::bigint[], %s::timestamptz[], %s::text[])
             """,
             [ints(e.id for e, _ in linked), "{" + ",".join(received[e.received_at] for e, _ in linked) + "}",
-             ints(p for _, p in linked), "{" + ",".join(e.time_key for e, _ in linked) + "}"],
+             ints(p for _, p in linked), "{" + ",".join(e.time_key for e, _ in linked) + "}",
+             [event_name(e) for e, _ in linked]],
         )
     moved_events = [(e, pid) for e, pid in state.event_profile if e.profile_id is not None and e.profile_id != pid]
     if moved_events:

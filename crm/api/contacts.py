@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from django.db.models import Prefetch
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers
 from rest_framework.decorators import action
 
 from config.filters import UtcIsoDateTimeFilter
 from crm.api.common_sales import FieldOrderingFilter
 from crm.api.records import RecordFilter, RecordSerializer, RecordServices, RecordViewSet
+from crm.extensions import attach_contact_scores
 from crm.models import Company, Contact, ContactEmail, ContactPhone, LifecycleChange
 from crm.selectors.companies import companies_visible_to
 from crm.selectors.contacts import CONTACT_ORDERING_FIELDS, contacts_search, contacts_visible_to
@@ -32,18 +33,28 @@ class EmailListField(serializers.ListField):
         return [item.email for item in data.all()] if hasattr(data, "all") else list(data)
 
 
+class _ContactListSerializer(serializers.ListSerializer):
+    def to_representation(self, data):
+        items = list(data.all() if hasattr(data, "all") else data)
+        attach_contact_scores(items)  # one query for the page's lead scores
+        return super().to_representation(items)
+
+
 class ContactSerializer(RecordSerializer):
     emails = EmailListField(child=serializers.CharField(max_length=254), required=False,
                                    help_text="All emails; the first is primary. Writing replaces the list.")
     phones = PhoneSerializer(many=True, required=False, help_text="Writing replaces the list.")
     company = serializers.PrimaryKeyRelatedField(queryset=Company.objects.none(), required=False, allow_null=True)
     company_name = serializers.CharField(source="company.name", read_only=True, default=None, allow_null=True)
+    lead_score = serializers.SerializerMethodField(
+        help_text="The score under the default score model with its why (null: no points, or no model).")
 
     class Meta:
         model = Contact
+        list_serializer_class = _ContactListSerializer
         fields = ["id", "first_name", "last_name", "title", "email", "emails", "phone", "phones", "company",
                   "company_name", "owner", "team", "lifecycle_stage", "lead_source", "tags", "custom", "created_at",
-                  "updated_at"]
+                  "updated_at", "lead_score"]
         read_only_fields = ["id", "email", "phone", "created_at", "updated_at"]
 
     def __init__(self, *args, **kwargs):
@@ -51,6 +62,21 @@ class ContactSerializer(RecordSerializer):
         request = self.context.get("request")
         if request is not None and request.user.is_authenticated:
             self.fields["company"].queryset = companies_visible_to(request.user)
+
+    @extend_schema_field(inline_serializer("LeadScore", {
+        "value": serializers.DecimalField(max_digits=12, decimal_places=2), "model": serializers.CharField(),
+        "why": inline_serializer("LeadScoreReason", {"label": serializers.CharField(),
+                                                     "points": serializers.DecimalField(max_digits=12,
+                                                                                        decimal_places=2)},
+                                 many=True)}, allow_null=True))
+    def get_lead_score(self, contact) -> dict | None:
+        if not hasattr(contact, "lead_score"):
+            attach_contact_scores([contact])
+        score = contact.lead_score
+        if score is None:
+            return None
+        return {"value": str(score.value), "model": score.model,
+                "why": [{"label": label, "points": str(points)} for label, points in score.why]}
 
 
 class LifecycleChangeSerializer(serializers.ModelSerializer):

@@ -106,6 +106,7 @@ class ContactListForm(forms.Form):
     tag = forms.CharField(required=False)
     company = forms.IntegerField(required=False, widget=forms.HiddenInput)
     sort = forms.CharField(required=False)
+    score_min = forms.DecimalField(required=False, label="Score at least", max_digits=12, decimal_places=2)
 
     def __init__(self, *args, definitions: list[CustomFieldDefinition], **kwargs):
         super().__init__(*args, **kwargs)

@@ -341,7 +341,7 @@ class SupportNotification(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         # Only unread notices are listed; read ones stay for the record without weighing on the index.
-        indexes = [models.Index(fields=["user", "-created_at"], name="crm_supportnotice_unread",
+        indexes = [models.Index(fields=["user", "-created_at", "-id"], name="crm_supportnotice_unread_at",
                                 condition=Q(read_at__isnull=True))]
         constraints = [models.UniqueConstraint(fields=["user", "ticket", "kind"], name="crm_supportnotice_once")]
 

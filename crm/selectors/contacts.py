@@ -6,15 +6,29 @@ import operator
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import reduce
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.postgres.fields import ArrayField
-from django.db.models import BigIntegerField, BooleanField, Exists, F, Func, OuterRef, Prefetch, Q, QuerySet, Value
+from django.db.models import (
+    BigIntegerField,
+    BooleanField,
+    DecimalField,
+    Exists,
+    F,
+    Func,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+)
 from django.db.models.expressions import OrderBy
 from django.db.models.functions import Coalesce, Lower, StrIndex
 from django.db.models.lookups import GreaterThan
 
+from crm.extensions import contact_score_annotation
 from crm.models import Company, Contact, ContactEmail, ContactPhone, CustomFieldDefinition, Deal
 from crm.selectors.record_lists import owned_list_filter
 from crm.selectors.sorting import page_sorts
@@ -190,6 +204,10 @@ class ContactListParams:
     company: int | None = None
     custom: dict[str, str] = field(default_factory=dict)
     sort: str = DEFAULT_CONTACT_SORT
+    score_min: Decimal | None = None  # only contacts whose lead score is at least this
+
+
+SCORE_SORTS = ("score", "-score")
 
 
 def contacts_list(*, user: AbstractBaseUser, params: ContactListParams,
@@ -210,6 +228,19 @@ def contacts_list(*, user: AbstractBaseUser, params: ContactListParams,
     if params.company:
         qs = qs.filter(company_id=params.company)
     order = CONTACT_SORTS.get(params.sort, CONTACT_SORTS[DEFAULT_CONTACT_SORT])
+    if params.sort in SCORE_SORTS or params.score_min is not None:
+        # The lead score comes from an extension (segments' default score model): a subquery per contact.
+        score = contact_score_annotation()
+        if score is None:
+            errors["score_min" if params.score_min is not None else "sort"] = "There is no lead score yet."
+        else:
+            qs = qs.annotate(lead_score_value=Coalesce(score, Value(Decimal(0)), output_field=DecimalField()))
+            if params.score_min is not None:
+                qs = qs.filter(lead_score_value__gte=params.score_min)
+            if params.sort in SCORE_SORTS:
+                descending = params.sort == "-score"
+                order = (OrderBy(F("lead_score_value"), descending=descending),
+                         OrderBy(F("id"), descending=descending))
     # Last, so that the search's probe counts only the matches the other filters keep.
     return contacts_search(qs, params.q, order=order), errors
 

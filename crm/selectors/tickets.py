@@ -73,7 +73,13 @@ def tickets_editable_by(user: AbstractBaseUser) -> QuerySet[Ticket]:
 
 
 def ticket_can_edit(user: AbstractBaseUser, ticket: Ticket) -> bool:
-    return tickets_editable_by(user).filter(pk=ticket.pk).exists()
+    """Whether ``user`` may work ``ticket`` — the rule of :func:`tickets_editable_q`, read from the loaded ticket
+    (no query beyond the cached roles and teams)."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if is_admin(user):
+        return True
+    return SUPPORT in _role_names(user) and ticket.team_id is not None and ticket.team_id in agent_team_ids(user)
 
 
 def queues_visible_to(user: AbstractBaseUser) -> QuerySet[TicketQueue]:
@@ -98,6 +104,36 @@ def canned_responses_for(user: AbstractBaseUser, *, ticket: Ticket | None = None
     return responses
 
 
+def canned_may_manage_shared(user: AbstractBaseUser) -> bool:
+    """Shared canned responses (every team uses them) are managed by admins and by support leads — agents who
+    manage a team."""
+    if is_admin(user):
+        return True
+    return is_agent(user) and bool(_teams(user)[1])
+
+
+def canned_team_ids_writable_by(user: AbstractBaseUser) -> list[int] | None:
+    """Teams ``user`` may write canned responses for (None = every team: admins). Agents write for their teams."""
+    if is_admin(user):
+        return None
+    return agent_team_ids(user) if is_agent(user) else []
+
+
+def canned_can_edit(user: AbstractBaseUser, response: CannedResponse) -> bool:
+    """Who may edit or delete a canned response: admins any; a shared one, the leads (see
+    :func:`canned_may_manage_shared`); a team's one, that team's lead, or the team member who wrote it."""
+    if is_admin(user):
+        return True
+    if not is_agent(user):
+        return False
+    if response.team_id is None:
+        return canned_may_manage_shared(user)
+    member, managed, _members = _teams(user)
+    if response.team_id in managed:
+        return True
+    return response.team_id in member and response.created_by_id == user.pk
+
+
 def entries_visible_to(user: AbstractBaseUser, ticket: Ticket, *, can_edit: bool | None = None
                        ) -> QuerySet[TicketEntry]:
     """The conversation of a ticket the user may see; internal notes only for those who may work it
@@ -120,8 +156,10 @@ QUEUES = {
 }
 
 
-def _queue_q(name: str, user: AbstractBaseUser, now: datetime) -> Q:
-    q = Q(status__in=OPEN)
+def _queue_q(name: str, user: AbstractBaseUser, now: datetime, *, open_only: bool = True) -> Q:
+    # open_only=False: the caller already filters on the open statuses (the counts: a FILTER that repeats status
+    # would read the heap, while the rest is answered by the partial (team, due) index alone).
+    q = Q(status__in=OPEN) if open_only else Q()
     if name == "mine":
         return q & Q(assignee=user)
     if name == "unassigned":
@@ -154,8 +192,10 @@ def queue_counts(*, user: AbstractBaseUser, now: datetime | None = None) -> dict
     if not is_agent(user):
         return {}
     now = now or timezone.now()
-    aggregates = {name: Count("id", filter=_queue_q(name, user, now)) for name in QUEUES}
-    return tickets_editable_by(user).filter(status__in=OPEN).aggregate(**aggregates)
+    aggregates = {name: Count("id", filter=_queue_q(name, user, now, open_only=False) or None) for name in QUEUES}
+    counts = tickets_editable_by(user).filter(status__in=OPEN).aggregate(**aggregates)
+    user._support_my_open = counts["mine"]  # the navigation badge of this request reuses it
+    return counts
 
 
 def agent_is_available(user: AbstractBaseUser) -> bool:
@@ -164,21 +204,25 @@ def agent_is_available(user: AbstractBaseUser) -> bool:
 
 def notifications_for(user: AbstractBaseUser, *, limit: int = 5) -> list[SupportNotification]:
     """The user's unread SLA notices, newest first."""
-    return list(SupportNotification.objects.filter(user=user, read_at__isnull=True).select_related("ticket")
-                .order_by("-created_at", "-id")[:limit])
+    return list(SupportNotification.objects.filter(user=user, read_at__isnull=True)
+                .only("id", "ticket_id", "kind", "text", "created_at").order_by("-created_at", "-id")[:limit])
 
 
 def my_open_ticket_count(user: AbstractBaseUser) -> int:
-    """Open tickets assigned to ``user`` (0 for non-agents), for the navigation badge."""
+    """Open tickets assigned to ``user`` that they may work — the "My open tickets" queue — (0 for non-agents),
+    for the navigation badge. Reuses the count of :func:`queue_counts` when this request already made it."""
     if not is_agent(user):
         return 0
-    return Ticket.objects.filter(assignee=user, status__in=OPEN).count()
+    cached = getattr(user, "_support_my_open", None)
+    if cached is not None:
+        return cached
+    return tickets_editable_by(user).filter(assignee=user, status__in=OPEN).count()
 
 
 def ticket_for_page(user: AbstractBaseUser, pk: int) -> Ticket | None:
+    # Only the relations the page shows: every further join costs planning time on each view of a ticket.
     return tickets_visible_to(user).select_related(
-        "requester", "requester__company", "company", "assignee", "queue", "team", "sla_policy").filter(
-        pk=pk).first()
+        "requester", "requester__company", "assignee", "queue", "sla_policy").filter(pk=pk).first()
 
 
 def agents_for(team_ids: list[int]) -> QuerySet:

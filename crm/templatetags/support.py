@@ -5,6 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from django import template
+from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+from django.utils.timezone import localtime
 
 register = template.Library()
 
@@ -36,3 +40,16 @@ def sla_clock(due: datetime | None, now: datetime) -> dict:
         return {"text": f"overdue {_span(left)}", "css": "overdue"}
     return {"text": f"{_span(left)} left", "css": "soon" if left < 7200 else "ok"}
 
+
+
+@register.simple_tag
+def sla_badge(ticket, now: datetime) -> str:
+    """The resolution clock of a queue row: paused, time left / overdue, or a dash (one tag per row, not an
+    included template: the queue pages render 50 of them)."""
+    if ticket.sla_paused_at:
+        return mark_safe('<span class="sla paused">paused</span>')
+    if not ticket.resolution_due_at:
+        return mark_safe('<span class="muted">—</span>')
+    clock = sla_clock(ticket.resolution_due_at, now)
+    return format_html('<span class="sla {}" title="Resolution due {}">{}</span>', clock["css"],
+                       date_format(localtime(ticket.resolution_due_at), "Y-m-d H:i"), clock["text"])

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_POST
 
+from crm.extensions import attach_deal_scores
 from crm.selectors.deals import (
     DealFilters,
     board_columns,
@@ -36,6 +37,7 @@ def board_view(request):
     pipeline = next((p for p in pipelines if p.pk == pipeline_id), pipelines[0] if pipelines else None)
     filters = _board_filters(request.GET)
     columns = board_columns(user=request.user, pipeline=pipeline, filters=filters) if pipeline else []
+    attach_deal_scores(card for column in columns for card in column.cards)  # lead scores: two queries
     owners = deal_owners()
     return render(request, "crm/board/board.html", {
         "pipelines": pipelines, "pipeline": pipeline, "columns": columns, "owners": owners, "filters": filters,

@@ -10,7 +10,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from crm.extensions import contact_panels, timeline_for
+from crm.extensions import attach_contact_scores, contact_panels, contact_score_annotation, timeline_for
 from crm.forms.contacts import BulkActionForm, ContactForm, ContactListForm, split_list
 from crm.forms.custom_fields import custom_values_from
 from crm.models import Contact
@@ -42,7 +42,7 @@ from crm.views.records import (
 )
 from crm.views.sales_common import safe_next
 
-SORT_COLUMNS = ["name", "email", "lifecycle", "created", "updated"]
+SORT_COLUMNS = ["name", "email", "lifecycle", "created", "updated", "score"]
 
 
 def _params(form: ContactListForm, request) -> ContactListParams:
@@ -50,7 +50,7 @@ def _params(form: ContactListForm, request) -> ContactListParams:
     return ContactListParams(
         q=data.get("q") or "", owner=data.get("owner") or "", lifecycle=data.get("lifecycle") or "",
         tag=(data.get("tag") or "").strip().lower(), company=data.get("company"),
-        custom=custom_filters_from(request.GET), sort=data.get("sort") or "name",
+        custom=custom_filters_from(request.GET), sort=data.get("sort") or "name", score_min=data.get("score_min"),
     )
 
 
@@ -119,10 +119,12 @@ CONTACTS = RecordKind(
 
 @login_required
 def contact_list(request):
-    return record_list_page(request, CONTACTS, sort_columns=SORT_COLUMNS, extra=lambda page: {
-        "assignable": assignable_owners(request.user),
-        "lifecycles": Contact.Lifecycle.choices,
-    })
+    def extra(page):
+        attach_contact_scores(page.object_list)  # the page's scores and their "why": one query
+        return {"assignable": assignable_owners(request.user), "lifecycles": Contact.Lifecycle.choices,
+                "has_scores": contact_score_annotation() is not None}
+
+    return record_list_page(request, CONTACTS, sort_columns=SORT_COLUMNS, extra=extra)
 
 
 @login_required

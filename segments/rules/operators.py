@@ -37,6 +37,7 @@ CONTACT_FIELDS = {"lifecycle_stage": STRING, "owner": NUMBER, "tags": STRING, "c
 DEAL_FIELDS = {"pipeline": NUMBER, "stage": NUMBER, "status": STRING, "amount": NUMBER, "close_date": DATE}
 TICKET_STATUSES = ("open", "any", "new", "pending", "on_hold", "solved", "closed")
 TICKET_PRIORITIES = ("low", "normal", "high", "urgent")
+SCORE_OPS = ("gte", "gt", "lte", "lt", "equals", "not_equals", "between")
 MAX_DEPTH = 12
 MAX_NODES = 200
 MAX_DAYS = 36500

@@ -477,10 +477,36 @@ def _segment(c: _Checker, node: dict, path: str) -> dict | None:
     return {"type": "segment", "segment": ref, "member": member}
 
 
+def _score(c: _Checker, node: dict, path: str) -> dict | None:
+    """A lead score threshold: the profile's score under score model ``model`` (0 when it has none)."""
+    ref = node.get("model")
+    if isinstance(ref, bool) or not isinstance(ref, int) or ref <= 0:
+        c.error(_join(path, "model"), "Choose a score model (its id).")
+        return None
+    if node.get("op") not in o.SCORE_OPS:
+        c.error(_join(path, "op"), f"Score: use {', '.join(o.SCORE_OPS)}.")
+        return None
+    cmp = _compare(c, node, path, o.NUMBER)
+    return None if cmp is None else {"type": "score", "model": ref, "op": cmp["op"], "value": cmp["value"]}
+
+
 _HANDLERS = {
     "trait": _trait, "event": _event, "event_time": _event_time, "sequence": _sequence, "contact": _contact,
-    "deal": _deal, "company": _company, "tickets": _tickets, "segment": _segment,
+    "deal": _deal, "company": _company, "tickets": _tickets, "segment": _segment, "score": _score,
 }
+
+
+def referenced_score_models(norm: dict) -> set[int]:
+    """Ids of the score models a normalised tree refers to (score threshold conditions)."""
+    found: set[int] = set()
+    stack = [norm]
+    while stack:
+        node = stack.pop()
+        if node.get("type") in o.GROUP_TYPES:
+            stack.extend(node["conditions"])
+        elif node.get("type") == "score":
+            found.add(node["model"])
+    return found
 
 
 def referenced_segments(norm: dict) -> set[int]:
@@ -508,5 +534,7 @@ def uses_time(norm: dict) -> bool:
                 t == "sequence" and not node["then_performed"])):
             return True
         elif node.get("op") in o.DAYS_VALUE or any(f.get("op") in o.DAYS_VALUE for f in node.get("where", [])):
+            return True
+        elif t == "score":  # scores change on their own schedule (decay, full rescoring): sweep such segments
             return True
     return False

@@ -134,4 +134,7 @@ def _node(node: dict, names: dict, segs: dict, top: bool = False) -> str:
     if t == "segment":
         name = segs.get(node["segment"], f"segment #{node['segment']}")
         return f"{'is' if node['member'] else 'is not'} in segment “{name}”"
+    if t == "score":
+        name = segs.get(("score", node["model"]), f"score model #{node['model']}")
+        return f"{name} score {_cmp({**node, 'value_type': o.NUMBER})}"
     return t

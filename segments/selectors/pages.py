@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cdp.selectors.segment_sources import profile_ids_matching, profiles_by_ids
-from segments.models import Membership, Segment, SizeSnapshot
-from segments.rules.validation import RuleError
+from segments.models import Membership, ScoreModel, Segment, SizeSnapshot
+from segments.rules.validation import RuleError, referenced_score_models
 from segments.rules.words import rule_in_words
 from segments.services.definitions import rule_check
 
@@ -45,7 +45,11 @@ def segment_words(segment: Segment) -> str:
         norm = rule_check(segment.definition, segment_id=segment.pk)
     except RuleError as exc:
         return f"(rule needs fixing: {exc})"
-    names = dict(Segment.objects.filter(pk__in=segment.depends_on).values_list("id", "name"))
+    names: dict = dict(Segment.objects.filter(pk__in=segment.depends_on).values_list("id", "name"))
+    models = referenced_score_models(norm)
+    if models:
+        names.update({("score", pk): name for pk, name in
+                      ScoreModel.objects.filter(pk__in=models).values_list("id", "name")})
     return rule_in_words(norm, segment_names=names)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from segments.models import Segment
+from segments.models import ScoreModel, Segment
 from segments.rules.validation import RuleError, referenced_segments, uses_time, validate_rule
 
 
@@ -19,12 +19,30 @@ def _paths_of_segment_refs(tree: Any, path: str = "") -> list[tuple[str, int]]:
     return found
 
 
+def _paths_of_score_refs(tree: Any, path: str = "") -> list[tuple[str, int]]:
+    found: list[tuple[str, int]] = []
+    if isinstance(tree, dict):
+        if tree.get("type") == "score" and isinstance(tree.get("model"), int):
+            found.append((f"{path}.model" if path else "model", tree["model"]))
+        children = tree.get("conditions")
+        for i, child in enumerate(children if isinstance(children, list) else []):
+            found.extend(_paths_of_score_refs(child, f"{path}.conditions[{i}]" if path else f"conditions[{i}]"))
+    return found
+
+
 def rule_check(definition: Any, *, segment_id: int | None = None) -> dict:
     """The normalised rule of ``definition`` for segment ``segment_id`` (None: a new segment or a preview).
 
     Raises RuleError naming each offending node: invalid shape, values, operators, unknown segments and
     cycles (a segment using itself, directly or through others)."""
     norm = validate_rule(definition)
+    score_refs = _paths_of_score_refs(definition)
+    if score_refs:
+        known = set(ScoreModel.objects.filter(pk__in=[r for _, r in score_refs]).values_list("id", flat=True))
+        missing = [{"path": path, "message": f"Score model {ref} does not exist."}
+                   for path, ref in score_refs if ref not in known]
+        if missing:
+            raise RuleError(missing)
     refs = _paths_of_segment_refs(definition)
     if not refs:
         return norm

@@ -175,14 +175,19 @@ def segments_in_dependency_order(segments: list[Segment]) -> list[Segment]:
 
 
 def profiles_check(*, profile_ids: list[int]) -> dict[int, RefreshOutcome]:
-    """Re-evaluate ``profile_ids`` against every real-time segment, dependencies first, after moving the open
-    memberships of profiles merged into them. A segment whose rule no longer checks is skipped (its next full
+    """Rescore ``profile_ids`` under every score model, then re-evaluate them against every real-time segment,
+    dependencies first, after moving the open memberships of profiles merged into them.
+    A segment whose rule no longer checks is skipped (its next full
     refresh records the error)."""
     from segments.services.merges import memberships_follow_merges  # noqa: PLC0415
 
     if not profile_ids:
         return {}
     memberships_follow_merges(profile_ids=profile_ids)
+    # Scores first: real-time segments may use a score threshold.
+    from segments.services.scoring import profiles_rescore  # noqa: PLC0415
+
+    profiles_rescore(profile_ids=profile_ids)
     outcomes = {}
     realtime = list(Segment.objects.filter(mode=Segment.Mode.REALTIME))
     for segment in segments_in_dependency_order(realtime):

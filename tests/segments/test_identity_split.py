@@ -48,6 +48,9 @@ def test_a_split_moves_memberships_to_the_profile_that_keeps_the_matching_data(d
         ingest(src, [msg("identify", minute=20, anonymousId="tablet", userId="kim")])  # a wrong link
     kim = profile_of("user_id", "kim")
     assert profile_of("anonymous_id", "tablet").pk == kim.pk
+    # Identity resolution writes each link with its event's name (what segments' event counts read).
+    names = set(EventProfile.objects.values_list("event_name", flat=True))
+    assert names == {"", "Home", "Pricing Viewed", "Segment Entered"}
     assert Profile.objects.get(pk=tablet.pk).merged_into_id == kim.pk
     # The merge moved the tablet's membership to kim with its history; kim is pro.
     assert intervals(pricing) == [(kim.pk, True)] and intervals(pro) == [(kim.pk, True)]

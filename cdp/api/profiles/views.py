@@ -14,7 +14,7 @@ from django.db.models import Q
 
 from cdp.api.errors import ApiError, json_response
 from cdp.api.profiles.auth import profile_endpoint
-from cdp.extensions import segments_for_profile
+from cdp.extensions import scores_for_profile, segments_for_profile
 from cdp.models import Profile, ReadTokenScope
 from cdp.selectors.profiles import profile_events, profile_identifiers
 
@@ -40,6 +40,12 @@ def identifiers(request, profile: Profile):
 @profile_endpoint(scope=ReadTokenScope.TRAITS)
 def segments(request, profile: Profile):
     return json_response({"profile_id": profile.pk, "segments": segments_for_profile(profile.pk)})
+
+
+@profile_endpoint(scope=ReadTokenScope.TRAITS)
+def scores(request, profile: Profile):
+    """Lead scores (derived from traits, events and CRM facts: personal data like traits)."""
+    return json_response({"profile_id": profile.pk, "scores": scores_for_profile(profile.pk)})
 
 
 def _cursor_decode(raw: str) -> tuple[datetime, int]:
