@@ -175,13 +175,18 @@ def load_events(n_events: int, started: float) -> None:
     today = timezone.now().astimezone(UTC).date()
     per_day = n_events // 30
     track = "ARRAY[" + ",".join(f"'{t}'" for t in TRACK) + "]"
-    for offset in range(30, 0, -1):
+    # Every daily partition first (and tomorrow's: the last second of a day is received in the next one), so that
+    # no row lands in the default partition and blocks creating a partition later.
+    for offset in range(30, -2, -1):
         day = today - timedelta(days=offset - 1)
         start = datetime(day.year, day.month, day.day, tzinfo=UTC)
         name = f"cdp_rawevent_p{day:%Y%m%d}"
         if not scalar("SELECT COUNT(*) FROM pg_class WHERE relname = %s", [name]):
             sql(f'CREATE TABLE "{name}" PARTITION OF cdp_rawevent FOR VALUES FROM (%s) TO (%s)',
                 [start, start + timedelta(days=1)])
+    for offset in range(30, 0, -1):
+        day = today - timedelta(days=offset - 1)
+        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
         insert_select("cdp_rawevent", {
             "received_at": "ts + interval '2 seconds'", "source_id": str(source.pk), "batch_id": "0",
             "message_id": f"'bench-{day:%Y%m%d}-' || g", "type": "CASE WHEN g % 10 < 6 THEN 'track' "

@@ -13,7 +13,7 @@ from reports import access
 from reports.filters import ReportFilterForm
 from reports.funnel_form import FunnelForm
 from reports.sections import ChartSpec, Section
-from reports.selectors import attribution, funnel, marketing, sales
+from reports.selectors import attribution, funnel, marketing, sales, support
 
 SALES_FILTERS = ("start", "end", "pipeline", "owner", "team", "currency")
 
@@ -80,7 +80,7 @@ def marketing_sections(user: AbstractBaseUser, form: ReportFilterForm) -> list[S
     filters = form.filters()
     volume = marketing.event_volume(filters=filters)
     per_source = marketing.events_per_source_per_day(volume, filters)
-    return [
+    sections = [
         Section("events_per_source", "Events per source per day", per_source, labels={"day": "Day"},
                 chart=ChartSpec("line", "day", tuple(c for c in per_source.columns if c != "day"),
                                 x_label="Day", y_label="Events"),
@@ -93,6 +93,16 @@ def marketing_sections(user: AbstractBaseUser, form: ReportFilterForm) -> list[S
         Section("new_profiles", "New profiles per day", marketing.new_profiles_per_day(filters=filters),
                 labels={"day": "Day", "profiles": "New profiles"},
                 chart=ChartSpec("bar", "day", ("profiles",), x_label="Day", y_label="Profiles")),
+    ]
+    sizes = marketing.segment_sizes_per_day(filters=filters)
+    if len(sizes.columns) > 1:  # segments exist
+        sections.append(Section(
+            "segment_sizes", "Segment sizes over time", sizes, labels={"day": "Day"},
+            chart=ChartSpec("line", "day", tuple(c for c in sizes.columns if c != "day"), x_label="Day",
+                            y_label="Members"),
+            note=f"Members at the end of each day, from the segments' membership history (the "
+                 f"{marketing.MAX_SEGMENTS} largest segments)."))
+    sections += [
         Section("top_events", "Top events", marketing.top_events(filters=filters),
                 labels={"event": "Event", "events": "Events", "share": "Share of track events"},
                 chart=ChartSpec("bar", "event", ("events",), horizontal=True, x_label="Event")),
@@ -100,6 +110,7 @@ def marketing_sections(user: AbstractBaseUser, form: ReportFilterForm) -> list[S
                 labels={"path": "Path", "views": "Views", "share": "Share of page views"},
                 chart=ChartSpec("bar", "path", ("views",), horizontal=True, x_label="Path")),
     ]
+    return sections
 
 
 def funnel_sections(user: AbstractBaseUser, form: FunnelForm) -> list[Section]:
@@ -147,14 +158,42 @@ def attribution_sections(user: AbstractBaseUser, form: ReportFilterForm) -> list
     return sections
 
 
+SUPPORT_LABELS = {"name": "Name", "created": "Created", "solved": "Solved",
+                  "median_first_response_h": "Median first response (hours)",
+                  "median_resolution_h": "Median resolution (hours)", "sla_compliance_pct": "SLA compliance (%)",
+                  "csat_avg": "CSAT (1-5)", "csat_count": "CSAT ratings", "day": "Day", "backlog": "Open tickets"}
+
+
+def support_sections(user: AbstractBaseUser, form: ReportFilterForm) -> list[Section]:
+    metrics = support.support_metrics(user=user, filters=form.filters())
+    daily = support.daily(metrics)
+    return [
+        Section("summary", "Summary", support.summary(metrics), labels=SUPPORT_LABELS,
+                note="Tickets created or solved in the period. First response over tickets created in it; "
+                     "resolution, SLA compliance and CSAT over tickets solved in it."),
+        Section("created_solved", "Created vs solved per day", daily[["day", "created", "solved"]],
+                labels=SUPPORT_LABELS,
+                chart=ChartSpec("bar", "day", ("created", "solved"), x_label="Day", y_label="Tickets")),
+        Section("backlog", "Backlog per day", daily[["day", "backlog"]], labels=SUPPORT_LABELS,
+                chart=ChartSpec("line", "day", ("backlog",), x_label="Day", y_label="Tickets"),
+                note="Tickets open at the end of each day."),
+        Section("per_agent", "Per agent", support.per_group(metrics.per_agent, "name"),
+                labels={**SUPPORT_LABELS, "name": "Agent"},
+                chart=ChartSpec("bar", "name", ("created", "solved"), x_label="Agent", y_label="Tickets")),
+        Section("per_queue", "Per queue", support.per_group(metrics.per_queue, "name"),
+                labels={**SUPPORT_LABELS, "name": "Queue"},
+                chart=ChartSpec("bar", "name", ("created", "solved"), x_label="Queue", y_label="Tickets")),
+    ]
+
+
 REPORTS: dict[str, Report] = {
     "sales": Report("sales", "Sales", access.can_view_sales, sales_sections,
                     description="Pipeline, won and lost, deal size, stage conversion, activity, leaderboard, "
                                 "forecast."),
     "marketing": Report("marketing", "Marketing", access.can_view_marketing, marketing_sections,
                         filters=("start", "end"),
-                        description="Event volume per source, identified traffic, new profiles, top events "
-                                    "and pages."),
+                        description="Event volume per source, identified traffic, new profiles, segment sizes "
+                                    "over time, top events and pages."),
     "attribution": Report("attribution", "Attribution", access.can_view_attribution, attribution_sections,
                           description="Won revenue by first- and last-touch campaign; leads and customers per "
                                       "campaign."),
@@ -162,4 +201,7 @@ REPORTS: dict[str, Report] = {
                      filters=("start", "end", "step_1", "step_2", "step_3", "step_4", "step_5", "window",
                               "window_unit", "breakdown"),
                      description="Conversion through 2 to 5 ordered events within a window."),
+    "support": Report("support", "Support", access.is_support, support_sections, filters=("start", "end"),
+                      description="Tickets created and solved, backlog, first response and resolution times, "
+                                  "SLA compliance and CSAT, per agent and per queue."),
 }

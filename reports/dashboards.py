@@ -12,9 +12,7 @@ from django.utils.http import urlencode
 
 from reports import access
 from reports.selectors.dashboard import marketing_kpis, sales_kpis
-
-# Support metrics belong to the support desk; their page is linked when it exists.
-SUPPORT_URL_NAMES = ("support-metrics", "support:metrics", "crm:support-metrics", "support-index")
+from reports.selectors.support import support_kpis
 
 
 @dataclass(frozen=True)
@@ -87,10 +85,29 @@ def _has(name: str) -> bool:
     return True
 
 
+def _hours(value: float | None) -> str:
+    return "–" if value is None else f"{value:,.1f} h"
+
+
 def support_panel(user: AbstractBaseUser) -> Panel:
-    links = [(("Support metrics" if name != "support-index" else "Support desk"), reverse(name))
-             for name in SUPPORT_URL_NAMES if _has(name)][:1]
-    return Panel("support", "Support", [], links=links)
+    k = support_kpis(user=user)
+    report = reverse("reports:report", args=["support"])
+    today = timezone.localdate()
+    week = f"{report}?{urlencode({'start': (today - timedelta(days=6)).isoformat(), 'end': today.isoformat()})}"
+    sla, csat = k["sla_compliance_pct"], k["csat_avg"]
+    return Panel("support", "Support", [
+        Kpi("backlog", "Open tickets", f"{k['backlog']:,}", week + "#section-backlog"),
+        Kpi("created_solved", "Created / solved, last 7 days", f"{k['created']:,} / {k['solved']:,}",
+            week + "#section-created_solved"),
+        Kpi("first_response", "Median first response, last 7 days", _hours(k["median_first_response_h"]),
+            week + "#section-summary"),
+        Kpi("resolution", "Median resolution, last 7 days", _hours(k["median_resolution_h"]),
+            week + "#section-summary"),
+        Kpi("sla", "SLA compliance, last 7 days", "–" if sla is None else f"{sla:.1f}%", week + "#section-summary"),
+        Kpi("csat", f"CSAT, last 7 days ({k['csat_count']} ratings)", "–" if csat is None else f"{csat:.2f} / 5",
+            week + "#section-summary"),
+    ], links=[("Support report", report)] + [(label, reverse(name)) for label, name in (
+        ("Support desk", "support-index"), ("Support metrics", "support-metrics")) if _has(name)])
 
 
 def dashboard_panels(user: AbstractBaseUser) -> list[Panel]:

@@ -1,7 +1,8 @@
 """Marketing reports: event volume per source and day, identified share, new profiles, top events and pages.
 
 Event counts come from the hourly roll-ups (reports.models, rebuilt every few minutes from the events table),
-cut into days in the site's time zone; new profiles from the profiles table. CDP data is not owner-scoped: the
+cut into days in the site's time zone; new profiles from the profiles table; segment sizes from segments'
+membership intervals. CDP data is not owner-scoped: the
 report is for Marketing and admins (reports.access).
 """
 
@@ -13,9 +14,11 @@ from cdp.models import Profile, Source
 from reports.filters import ReportFilters
 from reports.models import EventHourly, PageHourly
 from reports.sections import day_index, ratio
-from reports.sql import bind, frame
+from reports.sql import bind, compiled, frame
+from segments.selectors.sizes import membership_intervals
 
 TOP = 20
+MAX_SEGMENTS = 12
 
 
 def _period(filters: ReportFilters) -> dict:
@@ -92,3 +95,34 @@ def top_pages(*, filters: ReportFilters) -> pd.DataFrame:
     df["views"] = df["views"].astype("int64")
     df["share"] = ratio(df["views"], df["total"])
     return df.drop(columns=["total"])
+
+
+def segment_sizes_per_day(*, filters: ReportFilters) -> pd.DataFrame:
+    """Wide frame: one row per day of the period, one column per segment (the ``MAX_SEGMENTS`` largest at the end
+    of the period), each cell the segment's size at the end of that day (site time zone). One query adds up, per
+    segment and day, who entered (+1) and who left (-1), with everything before the period on one row; pandas
+    accumulates it. Empty (only the day column) when no segment ever had a member."""
+    sql = """
+        SELECT segment_name, day, SUM(delta) AS delta FROM (
+            SELECT m.segment_id, m.segment_name, CASE WHEN m.entered_at >= :start_at
+                   THEN (m.entered_at AT TIME ZONE :tz)::date END AS day, 1 AS delta
+              FROM {sub0} m
+            UNION ALL
+            SELECT m.segment_id, m.segment_name, CASE WHEN m.exited_at >= :start_at
+                   THEN (m.exited_at AT TIME ZONE :tz)::date END, -1
+              FROM {sub0} m WHERE m.exited_at < :end_before
+        ) AS x GROUP BY segment_id, segment_name, day
+    """
+    df = frame(*bind(sql, [compiled(membership_intervals(before=filters.end_before))], _period(filters)))
+    days = day_index(filters.start, filters.end)
+    if df.empty:
+        return pd.DataFrame({"day": days})
+    # Changes before the period land on its first day: the size at its end includes them.
+    df["day"] = pd.to_datetime(df["day"]).fillna(days[0])
+    df["delta"] = df["delta"].astype("int64")
+    table = (df.pivot_table(index="day", columns="segment_name", values="delta", aggfunc="sum", fill_value=0)
+             .reindex(days, fill_value=0).cumsum().astype("int64"))
+    largest = table.iloc[-1].sort_values(ascending=False, kind="stable").index[:MAX_SEGMENTS]
+    table = table[sorted(largest)]
+    table.columns.name = None
+    return table.rename_axis("day").reset_index()

@@ -38,6 +38,9 @@ class _State:
     need_account: bool = False
     need_contact: bool = False
     need_company: bool = False
+    # The leaf being compiled is ANDed directly into the WHERE (a child of the top "all" group): a join that only
+    # keeps rows for which it is true may be an inner join, which lets the planner start from its few rows.
+    top_level: bool = False
 
     def p(self, value: Any, cast: str = "") -> str:
         name = f"p{len(self.params)}"
@@ -53,7 +56,7 @@ def compile_rule(norm: dict, *, now: dt.datetime, profile_ids: list[int] | None 
     given). ``norm`` comes from ``validate_rule``; segment references must have been checked by the caller."""
     st = _State(now=now, profile_ids=list(profile_ids) if profile_ids is not None else None)
     cdp, crm = cdp_tables(), crm_tables()
-    where = _expr(st, norm, cdp, crm)
+    where = _expr(st, norm, cdp, crm, top=True)
     sql = [f"SELECT p.{cdp.profile_id} AS id FROM {cdp.profile} p"]
     if st.need_account:
         sql.append(f"LEFT JOIN {cdp.account} a ON a.{cdp.account_id} = p.{cdp.profile_account}")
@@ -75,15 +78,19 @@ def _ids(st: _State) -> str:
     return "%(ids)s::bigint[]"
 
 
-def _expr(st: _State, node: dict, cdp, crm) -> str:
+def _expr(st: _State, node: dict, cdp, crm, top: bool = False) -> str:
     kind = node["type"]
     if kind in o.GROUP_TYPES:
-        parts = [_expr(st, child, cdp, crm) for child in node["conditions"]]
+        parts = [_expr(st, child, cdp, crm, top=top and kind == "all") for child in node["conditions"]]
         if kind == "all":
             return " AND ".join(f"({x})" for x in parts) if parts else "TRUE"
         joined = " OR ".join(f"({x})" for x in parts) if parts else "FALSE"
         return joined if kind == "any" else f"NOT ({joined})"
-    return f"COALESCE({_LEAVES[kind](st, node, cdp, crm)}, FALSE)"
+    st.top_level = top
+    try:
+        return f"COALESCE({_LEAVES[kind](st, node, cdp, crm)}, FALSE)"
+    finally:
+        st.top_level = False
 
 
 # --- typed comparisons ----------------------------------------------------------------------------------------
@@ -161,13 +168,20 @@ def _trait(st: _State, node: dict, cdp, crm) -> str:
     return _compare(st, _json_typed(f"({column} -> {st.p(node['key'])})", node["value_type"]), node)
 
 
-def _events_from(st: _State, which: dict, cdp, ev: str, ep: str) -> tuple[str, list[str], str]:
+def _event_source(st: _State, which: dict, cdp, ev: str, ep: str) -> tuple[str, list[str], str]:
     """FROM clause and WHERE terms selecting the events ``which`` describes, with their profile, and the SQL of
     their time. Events picked by name alone are read from the profile links (name, time, profile: the
     (event_name, timestamp) index) without the wide event rows; a type or property filter joins the events."""
     if which.get("event") is not None and which.get("event_type") is None and not which.get("where"):
         return (f"{cdp.event_profile} {ep}", [f"{ep}.{cdp.event_profile_name} = {st.p(which['event'])}"],
                 f"{ep}.{cdp.event_profile_timestamp}")
+    frm, terms = _events_from(st, which, cdp, ev, ep)
+    return frm, terms, f"{ev}.{cdp.event_timestamp}"
+
+
+def _events_from(st: _State, which: dict, cdp, ev: str, ep: str) -> tuple[str, list[str]]:
+    """FROM clause (events ``ev`` joined to their profile links ``ep``) and WHERE terms selecting the events
+    ``which`` describes."""
     frm = (f"{cdp.event} {ev} JOIN {cdp.event_profile} {ep} ON {ep}.{cdp.event_profile_event} = {ev}.{cdp.event_id}"
            f" AND {ep}.{cdp.event_profile_received_at} = {ev}.{cdp.event_received_at}")
     terms = []
@@ -179,7 +193,7 @@ def _events_from(st: _State, which: dict, cdp, ev: str, ep: str) -> tuple[str, l
     for f in which.get("where", []):
         accessor = f"({ev}.{cdp.event_payload} #> {st.p(f['path'], '::text[]')})"
         terms.append(f"COALESCE({_compare(st, _json_typed(accessor, f['value_type']), f)}, FALSE)")
-    return frm, terms, f"{ev}.{cdp.event_timestamp}"
+    return frm, terms
 
 
 def _window_terms(st: _State, window: dict, column: str) -> list[str]:
@@ -194,11 +208,24 @@ def _restrict(st: _State, column: str) -> list[str]:
     return [f"{column} = ANY({_ids(st)})"] if st.profile_ids is not None else []
 
 
-def _join_aggregate(st: _State, select: str, frm: str, terms: list[str], group: str, on: str, prefix: str) -> str:
+def _join_aggregate(st: _State, select: str, frm: str, terms: list[str], group: str, on: str, prefix: str,
+                    having: str = "", required: bool = False) -> str:
+    """Join a per-profile (or per-contact) aggregate; ``required``: the condition is false without a row, so at
+    the top level the join may drop such profiles (an inner join)."""
     alias = st.alias(prefix)
     where = f" WHERE {' AND '.join(terms)}" if terms else ""
-    st.joins.append(f"LEFT JOIN (SELECT {select} FROM {frm}{where} GROUP BY {group}) {alias} ON {on(alias)}")
+    having = f" HAVING {having}" if having else ""
+    join = "JOIN" if required and st.top_level else "LEFT JOIN"
+    st.joins.append(f"{join} (SELECT {select} FROM {frm}{where} GROUP BY {group}{having}) {alias} ON {on(alias)}")
     return alias
+
+
+def _count_having(st: _State, count: dict) -> str:
+    """A HAVING that drops the groups failing a count test that a missing group (count 0) fails too, so the
+    join carries only the profiles that can match (much smaller hash tables on big event tables)."""
+    if count["op"] in ("at_least", "exactly") and count["value"] >= 1:
+        return _count_test(st, "count(*)", count)
+    return ""
 
 
 def _count_test(st: _State, expr: str, count: dict) -> str:
@@ -206,17 +233,18 @@ def _count_test(st: _State, expr: str, count: dict) -> str:
 
 
 def _event(st: _State, node: dict, cdp, crm) -> str:
-    frm, terms, ts = _events_from(st, node, cdp, "e", "ep")
+    frm, terms, ts = _event_source(st, node, cdp, "e", "ep")
     terms += _window_terms(st, node["window"], ts)
     terms += _restrict(st, f"ep.{cdp.event_profile_profile}")
     pid = f"ep.{cdp.event_profile_profile}"
+    having = _count_having(st, node["count"])
     alias = _join_aggregate(st, f"{pid} AS profile_id, count(*) AS n", frm, terms, pid,
-                            lambda a: f"{a}.profile_id = p.{cdp.profile_id}", "ev")
+                            lambda a: f"{a}.profile_id = p.{cdp.profile_id}", "ev", having, required=bool(having))
     return _count_test(st, f"COALESCE({alias}.n, 0)", node["count"])
 
 
 def _event_time(st: _State, node: dict, cdp, crm) -> str:
-    frm, terms, ts = _events_from(st, node, cdp, "e", "ep")
+    frm, terms, ts = _event_source(st, node, cdp, "e", "ep")
     terms += _restrict(st, f"ep.{cdp.event_profile_profile}")
     pid = f"ep.{cdp.event_profile_profile}"
     agg = "min" if node["which"] == "first" else "max"
@@ -226,15 +254,15 @@ def _event_time(st: _State, node: dict, cdp, crm) -> str:
 
 
 def _sequence(st: _State, node: dict, cdp, crm) -> str:
-    frm, terms, a_ts = _events_from(st, node["first"], cdp, "ea", "pa")
+    frm, terms, a_ts = _event_source(st, node["first"], cdp, "ea", "pa")
     terms += _window_terms(st, node["window"], a_ts)
     terms += _restrict(st, f"pa.{cdp.event_profile_profile}")
     span = st.p(dt.timedelta(days=node["within_days"]))
-    b_frm, b_terms, b_ts = _events_from(st, node["then"], cdp, "eb", "pb")
+    b_frm, b_terms, b_ts = _event_source(st, node["then"], cdp, "eb", "pb")
     b_terms += [f"pb.{cdp.event_profile_profile} = pa.{cdp.event_profile_profile}", f"{b_ts} > {a_ts}",
                 f"{b_ts} <= {a_ts} + {span}"]
     if node["not_between"] is not None:
-        c_frm, c_terms, c_ts = _events_from(st, node["not_between"], cdp, "ec", "pc")
+        c_frm, c_terms, c_ts = _event_source(st, node["not_between"], cdp, "ec", "pc")
         c_terms += [f"pc.{cdp.event_profile_profile} = pa.{cdp.event_profile_profile}", f"{c_ts} > {a_ts}",
                     f"{c_ts} < {b_ts}"]
         b_terms.append(f"NOT EXISTS (SELECT 1 FROM {c_frm} WHERE {' AND '.join(c_terms)})")
@@ -304,7 +332,7 @@ def _deal(st: _State, node: dict, cdp, crm) -> str:
     terms += _contacts_of_candidates(st, cdp, contact)
     frm = f"{crm.deal_contacts} dc JOIN {crm.deal} d ON d.{crm.deal_id} = dc.{crm.deal_contacts_deal}"
     alias = _join_aggregate(st, f"{contact} AS contact_id", frm, terms, contact,
-                            lambda a: f"{a}.contact_id = p.{cdp.profile_crm_contact}", "dl")
+                            lambda a: f"{a}.contact_id = p.{cdp.profile_crm_contact}", "dl", required=node["has"])
     return f"{alias}.contact_id IS {'NOT ' if node['has'] else ''}NULL"
 
 

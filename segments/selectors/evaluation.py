@@ -30,9 +30,8 @@ def rule_preview(norm: dict, *, now: dt.datetime | None = None, sample: int = 10
     compiled = rule_sql(norm, now=now)
     with transaction.atomic(), connection.cursor() as cur:
         cur.execute("SELECT set_config('statement_timeout', %s, true)", [str(int(timeout_ms))])
-        cur.execute(f"SELECT count(*) FROM ({compiled.sql}) m", compiled.params)
-        (count,) = cur.fetchone()
-        cur.execute(f"SELECT id FROM ({compiled.sql}) m ORDER BY id DESC LIMIT %(limit)s",
+        # One evaluation of the rule gives both the count and the sample (the rule is the expensive part).
+        cur.execute(f"SELECT id, count(*) OVER () FROM ({compiled.sql}) m ORDER BY id DESC LIMIT %(limit)s",
                     {**compiled.params, "limit": sample})
-        ids = [row[0] for row in cur.fetchall()]
-    return count, ids
+        rows = cur.fetchall()
+    return (rows[0][1] if rows else 0), [row[0] for row in rows]

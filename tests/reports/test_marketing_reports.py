@@ -122,3 +122,37 @@ def test_funnel_page_opens_empty_then_builds_and_exports(client, db):
     bad = client.get("/api/reports/funnel/?step_1=View&window=1")
     assert bad.status_code == 400 and bad.json()["error"] == "invalid"
     assert 'role="alert"' in client.get("/reports/funnel/?step_1=View&step_3=x").content.decode()
+
+
+def test_segment_sizes_per_day_from_membership_intervals(client, db, settings):
+    from segments.models import Membership, Segment
+
+    settings.TIME_ZONE = "Europe/Berlin"
+    trial, gone, later = (Segment.objects.create(name=n) for n in ("Trial", "Gone", "Later"))
+    for segment, profile, entered, exited in [
+        (trial, 1, utc(2026, 2, 26, 10), utc(2026, 3, 1, 12)),  # before the period; leaves on 1 March
+        (trial, 2, utc(2026, 2, 28, 23, 30), None),  # 1 March in Berlin
+        (trial, 3, utc(2026, 2, 27, 10), utc(2026, 2, 27, 15)),  # in and out the same day
+        (trial, 4, utc(2026, 3, 2, 8), None),
+        (trial, 5, utc(2026, 3, 2, 23, 30), None),  # 3 March in Berlin: after the period
+        (gone, 1, utc(2026, 2, 1), utc(2026, 2, 10)),
+        (later, 1, utc(2026, 3, 5), None),
+    ]:
+        Membership.objects.create(segment=segment, profile_id=profile, entered_at=entered, exited_at=exited)
+    sizes = marketing.segment_sizes_per_day(filters=PERIOD)
+    assert list(sizes.columns) == ["day", "Gone", "Trial"]
+    assert sizes["Trial"].tolist() == [1, 1, 1, 2]
+    assert sizes["Gone"].tolist() == [0, 0, 0, 0]
+
+    client.force_login(UserFactory(username="max", role="Marketing"))
+    html = client.get("/reports/marketing/?start=2026-02-27&end=2026-03-02").content.decode()
+    table = html.split('data-testid="table-segment_sizes"')[1].split("</table>")[0]
+    assert "Trial" in table and "Later" not in table
+    api = client.get("/api/reports/marketing/?start=2026-02-27&end=2026-03-02").json()
+    assert [r["Trial"] for r in api["sections"]["segment_sizes"]["rows"]] == [1, 1, 1, 2]
+
+
+def test_no_segment_sizes_section_without_memberships(client, events):
+    client.force_login(UserFactory(username="max", role="Marketing"))
+    html = client.get("/reports/marketing/?start=2026-02-27&end=2026-03-02").content.decode()
+    assert 'data-testid="section-top_events"' in html and 'data-testid="section-segment_sizes"' not in html
