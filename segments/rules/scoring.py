@@ -96,7 +96,7 @@ def score_condition_decays(norm: dict, half_life_days: Decimal | None) -> bool:
 def _decayed_event(st: c._State, node: dict, cdp, half_life_days: Decimal) -> tuple[str, str]:
     """(holds, factor) of an event condition with decay: one aggregate join giving both the count and the
     decayed count of the matching events."""
-    frm, terms, ts = c._events_from(st, node, cdp, "e", "ep")
+    frm, terms, ts = c._event_source(st, node, cdp, "e", "ep")
     terms += c._window_terms(st, node["window"], ts)
     terms += c._restrict(st, f"ep.{cdp.event_profile_profile}")
     pid = f"ep.{cdp.event_profile_profile}"
