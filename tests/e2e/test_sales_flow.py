@@ -77,7 +77,8 @@ def test_rep_creates_contact_logs_call_creates_deal_drags_it_and_sees_forecast(b
     first_month = page.locator("[data-testid=forecast-weighted]").first.inner_text()
     assert first_month == "3,000"
     assert "Sam Seller" in page.locator("[data-testid=forecast-owners]").inner_text()
-    assert page.locator("[data-testid=forecast-chart] rect.weighted").count() == 6
+    assert page.locator("[data-testid=forecast-chart] .chart-numbers tbody tr").count() == 6
+    page.wait_for_selector("[data-testid=forecast-chart] .chart-plot[data-drawn]")  # plotly drew it
     screenshot(page, "sales-forecast")
 
 
