@@ -94,3 +94,13 @@ def test_event_points_decay_with_age(django_capture_on_commit_callbacks):
     later = scores(NOW + dt.timedelta(days=7))  # the clock moves on: everything halves again
     assert later[old.pk] == Decimal("11.00") and later[fresh.pk] == Decimal("20.92")
     assert scores(NOW + dt.timedelta(days=700))[old.pk] == Decimal("1.00")  # faded; the flat point stays
+
+
+def test_demo_has_a_default_engagement_and_a_fit_model():
+    from segments.demo import demo_segments_seed
+
+    demo_segments_seed()
+    demo_segments_seed()  # idempotent
+    models = {m.name: m for m in ScoreModel.objects.all()}
+    assert set(models) == {"Engagement", "Fit"} and models["Engagement"].is_default
+    assert models["Engagement"].half_life_days == Decimal(14) and models["Engagement"].cap == Decimal(100)
