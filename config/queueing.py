@@ -6,6 +6,7 @@ module (tasks import services; the other direction would be a cycle).
 
 from __future__ import annotations
 
+import threading
 from functools import partial
 from typing import Any
 
@@ -14,6 +15,8 @@ from django.db import transaction
 
 from config.celery import app
 
+_import_lock = threading.Lock()
+
 
 def task_by_name(name: str) -> Task:
     """The registered task called ``name``; loads the apps' tasks modules on first use. Raises KeyError."""
@@ -21,7 +24,9 @@ def task_by_name(name: str) -> Task:
         return app.tasks[name]
     except KeyError:
         # Outside a worker the tasks modules are imported on demand: autodiscovery runs with the default modules.
-        app.loader.import_default_modules()
+        # One thread at a time (a threaded server): another thread must not look while the modules load.
+        with _import_lock:
+            app.loader.import_default_modules()
         return app.tasks[name]
 
 

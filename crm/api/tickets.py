@@ -236,14 +236,34 @@ class SlaPolicyViewSet(viewsets.ModelViewSet):
 
 
 class CannedResponseViewSet(viewsets.ModelViewSet):
-    """Canned responses: agents read the shared ones and their teams'; admins manage them."""
+    """Canned responses: agents read the shared ones and their teams'; team members write their teams' (and edit
+    their own), leads their teams' and the shared ones, admins all — the rules of the canned responses page."""
 
     serializer_class = CannedResponseSerializer
-    permission_classes = [AgentReadsAdminWrites]
+    permission_classes = [IsAgent]
 
     def get_queryset(self):
         return canned_responses_for(self.request.user)
 
     def perform_create(self, serializer):
-        serializer.save(created_by=self.request.user)
+        from crm.services.tickets_canned import canned_response_create
+
+        data = serializer.validated_data
+        with service_errors():
+            serializer.instance = canned_response_create(actor=self.request.user, title=data["title"],
+                                                         body=data["body"], team=data.get("team"))
+
+    def perform_update(self, serializer):
+        from crm.services.tickets_canned import canned_response_update
+
+        data, response = serializer.validated_data, serializer.instance
+        with service_errors():
+            serializer.instance = canned_response_update(
+                actor=self.request.user, response=response, title=data.get("title", response.title),
+                body=data.get("body", response.body), team=data["team"] if "team" in data else response.team)
+
+    def perform_destroy(self, instance):
+        from crm.services.tickets_canned import canned_response_delete
+
+        canned_response_delete(actor=self.request.user, response=instance)
 

@@ -89,3 +89,32 @@ class CsatForm(forms.Form):
     rating = forms.TypedChoiceField(coerce=int, choices=[(i, str(i)) for i in range(1, 6)],
                                     widget=forms.RadioSelect, label="Your rating (1 = poor, 5 = excellent)")
     comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False, max_length=5000)
+
+
+class CannedResponseForm(forms.Form):
+    """A canned response; ``team`` offers "shared" only to those who may manage shared responses."""
+
+    title = forms.CharField(max_length=150)
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}), max_length=20_000,
+                           help_text="Placeholders: {{ requester_name }}, {{ ticket_number }}, {{ agent_name }}, "
+                                     "{{ ticket_subject }}.")
+    team = forms.TypedChoiceField(coerce=int, empty_value=None, required=False, label="For")
+
+    def __init__(self, *args, teams=(), may_share=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.teams = {t.pk: t for t in teams}
+        choices = [("", "Shared with every team")] if may_share else []
+        self.fields["team"].choices = choices + [(pk, f"Team {t.name}") for pk, t in self.teams.items()]
+        self.fields["team"].required = not may_share
+
+    def clean_body(self):
+        from crm.services.tickets_canned import canned_body_errors
+
+        body = self.cleaned_data["body"]
+        if errors := canned_body_errors(body):
+            raise forms.ValidationError(errors)
+        return body
+
+    def clean_team(self):
+        team_id = self.cleaned_data["team"]
+        return self.teams.get(team_id) if team_id is not None else None

@@ -91,6 +91,10 @@ class ContactEmail(models.Model):
         ordering = ["-is_primary", "id"]
         indexes = [
             GinIndex(OpClass("email", name="gin_trgm_ops"), name="crm_contactemail_trgm"),
+            # The search looks up only the other emails (the primary one is in the contact's ``search_text``):
+            # without this partial index a common name's primary emails are read and thrown away.
+            GinIndex(OpClass("email", name="gin_trgm_ops"), name="crm_contactemail_other_trgm",
+                     condition=Q(is_primary=False)),
             models.Index(fields=["email"], name="crm_contactemail_email"),
         ]
         constraints = [

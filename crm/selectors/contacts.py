@@ -159,8 +159,10 @@ SEARCH_INLINE_IDS = 2000
 SEARCH_SORT_IDS = 10_000
 
 
-def contacts_search(qs: QuerySet[Contact], query: str, *, order: Sequence | None = None) -> QuerySet[Contact]:
+def contacts_search(qs: QuerySet[Contact], query: str, *, order: Sequence | None = None,
+                    narrowed: bool = False) -> QuerySet[Contact]:
     """Narrow ``qs`` to contacts matching ``query`` (see ``contact_search_plan``) and, given ``order``, sort them.
+    ``narrowed``: ``qs`` is filtered (a list's filters), so that even without a query it may hold few contacts.
 
     A probe collects the matching ids within ``qs`` (a UNION ALL with one bitmap scan per part of the plan,
     streamed, so it stops early), enough of them to tell whether there are more than ``SEARCH_INLINE_IDS``:
@@ -168,31 +170,56 @@ def contacts_search(qs: QuerySet[Contact], query: str, *, order: Sequence | None
     - a narrow search — the usual case — hands them to ``qs`` as one array parameter, so the page's count and
       rows do not search again, and sorts them all (``_sort_without_index``): they may cluster anywhere in the
       sort order (everyone named Schmidt sits at "S"), so walking the sort index could read most of it;
-    - a broad one (huge arrays make planning slow) becomes the plan's row condition, which a bitmap scan answers
-      for the capped count; up to ``SEARCH_SORT_IDS`` matches it is sorted like a narrow one, beyond that it
-      keeps ``order``, so that its index is walked and filtered: with this many matches a page fills after a
-      short walk, where sorting would read every match first (even clustered, as with "sch", the walk stops at
-      the cluster).
+    - a search or filter of one part reads on up to ``SEARCH_SORT_IDS`` matches and, if there are no more, is
+      treated like a narrow one (its joins fetched for the page only);
+    - a broad one becomes the plan's row condition, which a bitmap scan answers for the capped count, and keeps
+      ``order``, so that its index is walked and filtered: with this many matches a page fills after a short
+      walk, where sorting would read every match first (even clustered, as with "sch", the walk stops at the
+      cluster).
+
+    Filters without a query (``narrowed``) are probed the same way (one part: ``qs`` itself): a rep's
+    "customers tagged vip" are a few thousand of a million, scattered over the name order, where the walk along
+    the name index reads tens of thousands of rows for one page.
     """
     plan = contact_search_plan(query)
-    if plan is None:
+    if plan is None and not narrowed:
         return qs.order_by(*order) if order is not None else qs
-    probes = [qs.filter(part).values_list("id", flat=True).order_by().prefetch_related(None) for part in plan.parts]
+    parts = plan.parts if plan is not None else (Q(),)
+    probes = [qs.filter(part).values_list("id", flat=True).order_by().prefetch_related(None) for part in parts]
     probe = probes[0].union(*probes[1:], all=True).order_by() if len(probes) > 1 else probes[0]
     # Each part yields a contact at most once: a probe that fills its limit holds more distinct ids than inlined.
-    found = set(probe[: (SEARCH_INLINE_IDS + 1) * len(probes)])
-    if len(found) <= SEARCH_INLINE_IDS:
+    # One part (a name-only search, a filter) reads on up to SEARCH_SORT_IDS at once, to tell how to sort.
+    limit = SEARCH_SORT_IDS + 1 if len(probes) == 1 else (SEARCH_INLINE_IDS + 1) * len(probes)
+    found = set(probe[:limit])
+    if len(found) <= SEARCH_INLINE_IDS or (len(probes) == 1 and len(found) <= SEARCH_SORT_IDS):
+        # Narrow, or one part's few thousand: a common surname ("Garcia": ~10,000 of a million) clusters in name
+        # order, where walking the name index would read every contact before the cluster; a filter's matches
+        # spread thin over it. The ids go inline (the count and the page look them up by primary key instead of
+        # repeating the search's or filter's bitmap scans) and are sorted; past SEARCH_INLINE_IDS with the joined
+        # rows fetched for the page alone (joined first, thousands of wide rows would go through the sort).
         qs = qs.filter(_is_any("id", sorted(found)))
-        return qs.order_by(*_sort_without_index(order)) if order is not None else qs
-    qs = qs.filter(plan.condition)
-    # A name-only search may be a common surname: read on (up to SEARCH_SORT_IDS) to tell. A company's matches
-    # spread over the name order, so its search walks the index at once.
-    if len(probes) == 1 and probe[: SEARCH_SORT_IDS + 1].count() <= SEARCH_SORT_IDS:
-        # A common surname ("Garcia": ~10,000 of a million): its matches cluster in name order, where walking the
-        # name index would read every contact before the cluster. The probe has just read these rows, so the
-        # count and the page find them in the cache and sort them.
-        return qs.order_by(*_sort_without_index(order)) if order is not None else qs
+        if order is None:
+            return qs
+        qs = qs.order_by(*_sort_without_index(order))
+        return _joins_as_prefetches(qs) if len(found) > SEARCH_INLINE_IDS else qs
+    if plan is not None:
+        qs = qs.filter(plan.condition)
+    # Many matches of several parts (a company's contacts spread over the name order): walk the sort index.
     return qs.order_by(*order) if order is not None else qs
+
+
+def _joins_as_prefetches(qs: QuerySet) -> QuerySet:
+    """``qs`` with its ``select_related`` joins fetched as prefetches instead (one query each, for the page)."""
+    related = qs.query.select_related
+    if not isinstance(related, dict) or not related:
+        return qs
+
+    def paths(tree: dict, prefix: str = ""):
+        for name, sub in tree.items():
+            yield f"{prefix}{name}"
+            yield from paths(sub, f"{prefix}{name}__")
+
+    return qs.select_related(None).prefetch_related(*paths(related))
 
 
 @dataclass
@@ -241,8 +268,10 @@ def contacts_list(*, user: AbstractBaseUser, params: ContactListParams,
                 descending = params.sort == "-score"
                 order = (OrderBy(F("lead_score_value"), descending=descending),
                          OrderBy(F("id"), descending=descending))
+    # Index-backed filters that may leave few contacts (the score filter is a subquery per contact: not probed).
+    narrowed = bool(params.owner or params.lifecycle or params.tag or params.company or params.custom)
     # Last, so that the search's probe counts only the matches the other filters keep.
-    return contacts_search(qs, params.q, order=order), errors
+    return contacts_search(qs, params.q, order=order, narrowed=narrowed), errors
 
 
 def _sort_without_index(order: tuple) -> list:

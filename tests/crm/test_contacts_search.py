@@ -86,3 +86,30 @@ def test_search_combines_with_scoping(people, sales_user):
 def test_search_ids_union_is_distinct(people):
     assert len(list(contacts_search_ids("jane"))) == 1
     assert contacts_search_ids("  ") is None
+
+
+@pytest.mark.parametrize(("inline_ids", "sort_ids"), [(2000, 10_000), (1, 10_000), (0, 0)],
+                         ids=["narrow-inlined", "sorted-joins-prefetched", "broad-index-walk"])
+def test_filtered_lists_are_probed_and_keep_the_list_order(admin_user, sales_user, inline_ids, sort_ids,
+                                                           monkeypatch, django_assert_max_num_queries):
+    # Filters without a search are probed like a search: few matches are sorted by id lookups (past the inline
+    # limit with company, owner and team fetched for the page alone), many walk the sort index; same rows.
+    monkeypatch.setattr(contacts_selectors, "SEARCH_INLINE_IDS", inline_ids)
+    monkeypatch.setattr(contacts_selectors, "SEARCH_SORT_IDS", sort_ids)
+    acme = CompanyFactory(name="Acme Rocket Works")
+    for first, last, stage in [("Zoe", "berg", "customer"), ("Al", "Adams", "customer"), ("Max", "Cole", "lead"),
+                               ("Ann", "adams", "customer")]:
+        ContactFactory(first_name=first, last_name=last, company=acme, owner=sales_user, lifecycle_stage=stage,
+                       tags=["vip"])
+    ContactFactory(first_name="Aaron", last_name="Aaronson", lifecycle_stage="customer")  # no tag
+
+    def rows(**params):
+        qs, errors = contacts_list(user=admin_user, params=ContactListParams(**params))
+        assert not errors
+        with django_assert_max_num_queries(5):  # probe, rows and at most three prefetches: none per row
+            return [(c.first_name, c.company.name, c.owner.username) for c in qs]
+
+    expected = [(n, "Acme Rocket Works", sales_user.username) for n in ("Al", "Ann", "Zoe")]
+    assert rows(lifecycle="customer", tag="vip") == expected
+    assert rows(lifecycle="customer", tag="vip", sort="-name") == expected[::-1]
+    assert [r[0] for r in rows(owner=str(sales_user.pk), sort="-created")] == ["Ann", "Max", "Al", "Zoe"]
