@@ -65,7 +65,8 @@ def demo_behaviour_seed(*, now: datetime | None = None, seed: int = 2026) -> int
     """Create the demo website and email sources and ingest their events; returns how many were accepted
     (0 when the website source already has events). Processing is queued per batch as for /v1."""
     website = Source.objects.filter(name=WEBSITE_SOURCE).first() or source_create(
-        name=WEBSITE_SOURCE, kind=Source.Kind.WEBSITE, allowed_origins=[SITE])
+        # The demo shop identifies only logged-in customers (ids from its own server): its emails may join profiles.
+        name=WEBSITE_SOURCE, kind=Source.Kind.WEBSITE, allowed_origins=[SITE], identity_keys=True)
     if RawEvent.objects.filter(source=website).exists():
         return 0
     email = Source.objects.filter(name=EMAIL_SOURCE).first() or source_create(name=EMAIL_SOURCE,

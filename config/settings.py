@@ -278,6 +278,27 @@ CELERY_BEAT_SCHEDULE["segments-rescore-all"] = {"task": "segments.tasks.rescore_
 # --- Segments: time-window segments (e.g. "in the last 7 days") are fully refreshed at least this often.
 SEGMENTS_TIME_SWEEP_MINUTES = env.int("SEGMENTS_TIME_SWEEP_MINUTES", default=15)
 
+# --- Segment destinations (segments/services/webhooks.py, webhook_http.py): signed webhooks and CRM actions.
+# Webhooks go only to public addresses (checked after DNS and on each redirect) unless the host is listed here.
+SEGMENTS_WEBHOOK_ALLOWED_HOSTS = env.list("SEGMENTS_WEBHOOK_ALLOWED_HOSTS", default=[])
+SEGMENTS_WEBHOOK_CONNECT_TIMEOUT = env.float("SEGMENTS_WEBHOOK_CONNECT_TIMEOUT", default=5)
+SEGMENTS_WEBHOOK_READ_TIMEOUT = env.float("SEGMENTS_WEBHOOK_READ_TIMEOUT", default=10)
+SEGMENTS_WEBHOOK_MAX_RESPONSE_BYTES = env.int("SEGMENTS_WEBHOOK_MAX_RESPONSE_BYTES", default=64 * 1024)
+SEGMENTS_WEBHOOK_MAX_REDIRECTS = env.int("SEGMENTS_WEBHOOK_MAX_REDIRECTS", default=3)
+# Attempts in all (the first and the retries); then the delivery is dead (the dead-letter list).
+SEGMENTS_WEBHOOK_MAX_ATTEMPTS = env.int("SEGMENTS_WEBHOOK_MAX_ATTEMPTS", default=8)
+SEGMENTS_WEBHOOK_BACKOFF_SECONDS = env.float("SEGMENTS_WEBHOOK_BACKOFF_SECONDS", default=30)
+SEGMENTS_WEBHOOK_BACKOFF_MAX_SECONDS = env.float("SEGMENTS_WEBHOOK_BACKOFF_MAX_SECONDS", default=6 * 3600)
+SEGMENTS_WEBHOOK_RETRY_AFTER_MAX_SECONDS = env.float("SEGMENTS_WEBHOOK_RETRY_AFTER_MAX_SECONDS", default=24 * 3600)
+SEGMENTS_WEBHOOK_SECRET_GRACE_HOURS = env.int("SEGMENTS_WEBHOOK_SECRET_GRACE_HOURS", default=24)
+SEGMENTS_WEBHOOK_BATCH = env.int("SEGMENTS_WEBHOOK_BATCH", default=200)
+SEGMENTS_WEBHOOK_CONCURRENCY = env.int("SEGMENTS_WEBHOOK_CONCURRENCY", default=16)
+SEGMENTS_WEBHOOK_TASK_SECONDS = env.float("SEGMENTS_WEBHOOK_TASK_SECONDS", default=20)
+CELERY_BEAT_SCHEDULE |= {
+    "segments-activation-sweep": {"task": "segments.tasks.activation_sweep", "schedule": timedelta(minutes=1),
+                                  "options": {"expires": 55}},
+}
+
 # --- CDP collection (cdp/api, cdp/services/ingest.py) --------------------------------------------
 CDP_RETENTION_DAYS = env.int("CDP_RETENTION_DAYS", default=400)
 CDP_DEDUPE_WINDOW_DAYS = env.int("CDP_DEDUPE_WINDOW_DAYS", default=7)

@@ -1,6 +1,18 @@
 from django.contrib import admin
 
-from segments.models import Membership, Segment, SizeSnapshot
+from segments.models import (
+    ActionRun,
+    Delivery,
+    Destination,
+    ExportFile,
+    ExportSchedule,
+    Membership,
+    ProfileScore,
+    ScoreModel,
+    Segment,
+    SizeSnapshot,
+)
+from segments.services.destinations import deliveries_discard, deliveries_replay
 
 
 @admin.register(Segment)
@@ -25,4 +37,78 @@ class MembershipAdmin(admin.ModelAdmin):
 class SizeSnapshotAdmin(admin.ModelAdmin):
     list_display = ["segment", "at", "size", "entered", "exited", "duration_ms", "full"]
     list_filter = ["segment"]
+    list_select_related = ["segment"]
+
+
+@admin.register(ScoreModel)
+class ScoreModelAdmin(admin.ModelAdmin):
+    """Inspection; create and change models on the Lead scoring pages or the API (they check the conditions)."""
+
+    list_display = ["name", "is_default", "half_life_days", "cap", "scored_count", "last_scored_at", "last_error"]
+    readonly_fields = ["name", "conditions", "half_life_days", "cap", "is_default", "version", "last_scored_at",
+                       "last_score_ms", "scored_count", "last_error", "created_by"]
+
+
+@admin.register(ProfileScore)
+class ProfileScoreAdmin(admin.ModelAdmin):
+    list_display = ["model", "profile_id", "contact_id", "score", "scored_at"]
+    list_filter = ["model"]
+    search_fields = ["=profile_id", "=contact_id"]
+    list_select_related = ["model"]
+
+@admin.register(Destination)
+class DestinationAdmin(admin.ModelAdmin):
+    list_display = ["name", "segment", "kind", "on_enter", "on_exit", "enabled", "created_at"]
+    list_filter = ["kind", "enabled"]
+    list_select_related = ["segment"]
+    exclude = ["secret", "previous_secret"]  # shown once, never again
+    readonly_fields = ["previous_secret_until", "round_robin_last_user_id", "created_by"]
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    """The delivery log and the dead-letter list (filter status = dead): inspect, replay or discard."""
+
+    list_display = ["delivery_id", "destination", "event", "profile_id", "status", "attempts", "last_status_code",
+                    "last_response_ms", "created_at", "dead_at"]
+    list_filter = ["status", "event", "destination"]
+    search_fields = ["=delivery_id", "=profile_id"]
+    list_select_related = ["destination"]
+    readonly_fields = [f.name for f in Delivery._meta.fields]
+    actions = ["replay", "discard"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Replay (same delivery id, fresh retries)")
+    def replay(self, request, queryset):
+        count = deliveries_replay(delivery_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{count} delivery(ies) queued again.")
+
+    @admin.action(description="Discard from the dead-letter list")
+    def discard(self, request, queryset):
+        count = deliveries_discard(delivery_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{count} delivery(ies) discarded.")
+
+
+@admin.register(ActionRun)
+class ActionRunAdmin(admin.ModelAdmin):
+    list_display = ["destination", "profile_id", "status", "contact_id", "activity_id", "created_at", "done_at"]
+    list_filter = ["status"]
+    list_select_related = ["destination"]
+    readonly_fields = [f.name for f in ActionRun._meta.fields]
+
+
+@admin.register(ExportFile)
+class ExportFileAdmin(admin.ModelAdmin):
+    """Kept member exports: the file link downloads it."""
+
+    list_display = ["segment", "file", "rows", "size_bytes", "created_at", "expires_at"]
+    list_select_related = ["segment"]
+    readonly_fields = ["segment", "schedule", "file", "rows", "size_bytes", "created_at", "expires_at", "created_by"]
+
+
+@admin.register(ExportSchedule)
+class ExportScheduleAdmin(admin.ModelAdmin):
+    list_display = ["segment", "every_hours", "keep_days", "enabled", "next_run_at"]
     list_select_related = ["segment"]

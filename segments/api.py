@@ -100,6 +100,10 @@ PreviewResponse = inline_serializer("SegmentPreview", {
         examples=[OpenApiExample("Pricing visitors with an open deal and no urgent ticket", request_only=True,
                                  value={"name": "Hot pricing visitors", "mode": "realtime",
                                         "definition": RULE_EXAMPLE}),
+                  OpenApiExample("Hot leads: engagement score of at least 50 (score model 1)", request_only=True,
+                                 value={"name": "Hot leads", "mode": "realtime", "definition": {
+                                     "type": "all", "conditions": [
+                                         {"type": "score", "model": 1, "op": "gte", "value": 50}]}}),
                   OpenApiExample("Abandoned cart", request_only=True,
                                  value={"name": "Abandoned cart", "mode": "scheduled", "interval_minutes": 60,
                                         "definition": ABANDONED_CART})],

@@ -54,8 +54,45 @@ def demo_segments() -> list[dict]:
     return specs
 
 
+def demo_score_models() -> list[dict]:
+    """A default "Engagement" model (behaviour, decaying with a 14-day half-life, capped at 100) and a "Fit"
+    model (CRM and account facts)."""
+    return [
+        {"name": "Engagement", "is_default": True, "half_life_days": 14, "cap": 100,
+         "description": "Recent behaviour: points fade with a 14-day half-life.",
+         "conditions": [
+             {"label": "Viewed pricing (3×)", "points": 30, "condition": {
+                 "type": "event", "event_type": "page", "where": [{"property": "path", "op": "starts_with",
+                                                                   "value": "/pricing"}],
+                 "count": {"op": "at_least", "value": 3}, "window": {"kind": "last_days", "days": 90}}},
+             {"label": "Signed up", "points": 20, "condition": {"type": "event", "event": "Signed Up"}},
+             {"label": "Read the blog", "points": 5, "condition": {
+                 "type": "event", "event_type": "page", "where": [{"property": "path", "op": "starts_with",
+                                                                   "value": "/blog"}]}},
+             {"label": "Open deal", "points": 25, "condition": {"type": "deal", "has": True, "where": [
+                 {"field": "status", "op": "equals", "value": "open"}]}},
+             {"label": "Churned", "points": -40, "condition": {"type": "contact", "field": "lifecycle_stage",
+                                                               "op": "equals", "value": "churned"}}]},
+        {"name": "Fit", "description": "Who they are: lifecycle stage and company.",
+         "conditions": [
+             {"label": "Marketing qualified", "points": 20, "condition": {
+                 "type": "contact", "field": "lifecycle_stage", "op": "in",
+                 "value": ["marketing_qualified", "sales_qualified", "opportunity"]}},
+             {"label": "Has a company", "points": 15, "condition": {"type": "company", "where": []}},
+             {"label": "Customer", "points": 30, "condition": {"type": "contact", "field": "lifecycle_stage",
+                                                               "op": "equals", "value": "customer"}}]},
+    ]
+
+
 def demo_segments_seed() -> int:
-    """Create the demo segments that do not exist yet; returns how many were created."""
+    """Create the demo score models and segments that do not exist yet; returns how many segments were
+    created."""
+    from segments.models import ScoreModel  # noqa: PLC0415
+    from segments.services.scoring import score_model_create  # noqa: PLC0415
+
+    for spec in demo_score_models():
+        if not ScoreModel.objects.filter(name=spec["name"]).exists():
+            score_model_create(**spec)
     created = 0
     for spec in demo_segments():
         if not Segment.objects.filter(name=spec["name"]).exists():

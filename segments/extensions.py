@@ -26,6 +26,22 @@ def profile_segments(profile_id: int) -> list[dict]:
             for m in profile_current_segments(profile_id)]
 
 
+def action_runs_timeline(subject, *, user, limit: int = 50) -> list:
+    """The CRM actions segments took on a contact (task created, tag, stage, lead created), naming the segment."""
+    from crm.extensions import TimelineEntry  # noqa: PLC0415
+    from crm.models import Contact  # noqa: PLC0415
+    from segments.selectors.destinations import contact_action_runs  # noqa: PLC0415
+
+    if not isinstance(subject, Contact):
+        return []
+    return [TimelineEntry(at=run.done_at, kind="segment_action",
+                          title=f"Segment “{run.destination.segment.name}”: {run.destination.get_kind_display()}",
+                          body=run.detail, url=reverse("segments:detail", args=[run.destination.segment_id]),
+                          actor="Segment automation",
+                          extra={"segment_id": run.destination.segment_id, "activity_id": run.activity_id})
+            for run in contact_action_runs(subject.pk, limit=limit)]
+
+
 def contact_scores(contact_ids: list[int]) -> dict:
     from crm.extensions import ContactScore  # noqa: PLC0415
     from segments.selectors.scoring import contact_default_scores, why  # noqa: PLC0415
@@ -62,9 +78,13 @@ def profile_scores_api(profile_id: int) -> list[dict]:
 
 def register() -> None:
     from cdp.extensions import register_profile_segment_provider, register_profiles_changed_listener  # noqa: PLC0415
-    from crm.extensions import register_demo_seeder  # noqa: PLC0415
+    from crm.extensions import (
+        register_demo_seeder,  # noqa: PLC0415
+        register_timeline_provider,  # noqa: PLC0415
+    )
     from segments.demo import demo_segments_seed  # noqa: PLC0415
 
+    register_timeline_provider(action_runs_timeline)
     register_profiles_changed_listener(profiles_changed)
     register_profile_segment_provider(profile_segments)
     from cdp.extensions import register_profile_score_provider  # noqa: PLC0415

@@ -49,6 +49,41 @@ def write_timeline_events(segment_id: int, at: str) -> None:
     timeline_events_write(segment_id=segment_id, at=dt.datetime.fromisoformat(at))
 
 
+@shared_task(name="segments.tasks.send_deliveries", bind=True, ignore_result=True)
+def send_deliveries(self) -> None:
+    """Send the due webhook deliveries for a while; queue a continuation when more are due. Retries of a delivery
+    are the delivery's own (recorded on its row), not this task's."""
+    from segments.services import webhooks  # noqa: PLC0415
+
+    webhooks.deliveries_send_due()
+    if webhooks.deliveries_more_due():
+        self.apply_async()
+
+
+@shared_task(name="segments.tasks.run_actions", ignore_result=True, max_retries=5, retry_backoff=True,
+             autoretry_for=(Exception,))
+def run_actions(segment_id: int | None = None) -> None:
+    """Run the pending CRM actions (of ``segment_id``, or all)."""
+    from segments.services.crm_actions import action_runs_execute  # noqa: PLC0415
+
+    action_runs_execute(segment_id=segment_id)
+
+
+@shared_task(name="segments.tasks.activation_sweep", ignore_result=True)
+def activation_sweep() -> None:
+    """Beat: put back deliveries a dead worker left sending, send what is due, run leftover CRM actions, write the
+    scheduled exports that are due and delete expired export files."""
+    from segments.services import exports, webhooks  # noqa: PLC0415
+    from segments.services.crm_actions import action_runs_execute  # noqa: PLC0415
+
+    webhooks.deliveries_sweep()
+    if webhooks.deliveries_more_due():
+        send_deliveries.delay()
+    action_runs_execute(segment_id=None)
+    exports.exports_due()
+    exports.exports_expire()
+
+
 @shared_task(name="segments.tasks.rescore_model", bind=True, ignore_result=True, max_retries=MAX_RETRIES)
 def rescore_model(self, model_id: int, version: int | None = None) -> None:
     """Full rescoring of a score model for ``version`` (skipped if stale); failures recorded on the model."""

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from segments import views
+from segments import scoring_views, views
 
 app_name = "segments"
 urlpatterns = [
@@ -13,4 +13,8 @@ urlpatterns = [
     path("<int:pk>/members.csv", views.export, name="export"),
     path("<int:pk>/refresh/", views.refresh, name="refresh"),
     path("<int:pk>/duplicate/", views.duplicate, name="duplicate"),
+    path("scoring/", scoring_views.scoring_index, name="scoring"),
+    path("scoring/new/", scoring_views.scoring_create, name="scoring-create"),
+    path("scoring/<int:pk>/", scoring_views.scoring_edit, name="scoring-edit"),
+    path("scoring/<int:pk>/rescore/", scoring_views.scoring_rescore, name="scoring-rescore"),
 ]

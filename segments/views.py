@@ -88,7 +88,7 @@ def _builder(request, segment: Segment | None):
         except RuleError as exc:
             errors = exc.errors
     return render(request, "segments/builder.html", {
-        "segment": segment, "values": values, "errors": errors, "modes": Segment.Mode.choices,
+        "segment": segment, "values": values, "errors": errors, "modes": Segment.Mode.choices[:2],
         "field_errors": {e["path"]: e["message"] for e in errors if not e["path"].startswith("definition")},
         "builder_config": {"definition": values["definition"], "errors": errors,
                            "catalog": suggestions.builder_catalog(exclude=segment.pk if segment else None),

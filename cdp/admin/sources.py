@@ -13,12 +13,12 @@ class SourceAdmin(admin.ModelAdmin):
     """Sources for admins. Write keys are stored hashed (only their prefix is shown); the signing keys of email
     sources are never shown in clear (they are set on the source page, which keeps an empty field unchanged)."""
 
-    list_display = ["name", "kind", "enabled", "rate_limit_per_second", "key_hint", "created_at"]
+    list_display = ["name", "kind", "enabled", "rate_limit_per_second", "asserts_identity", "key_hint", "created_at"]
     list_filter = ["kind", "enabled"]
     search_fields = ["name"]
     readonly_fields = ["key_hint", "previous_key_hint", "previous_key_expires_at", "settings_masked", "created_at"]
     fields = [
-        "name", "kind", "enabled", "allowed_origins", "rate_limit_per_second", "settings_masked",
+        "name", "kind", "enabled", "allowed_origins", "rate_limit_per_second", "identity_keys", "settings_masked",
         "key_hint", "previous_key_hint", "previous_key_expires_at", "created_at",
     ]
     actions = ["rotate_write_key", "end_grace_period"]

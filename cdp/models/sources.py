@@ -57,13 +57,25 @@ class Source(models.Model):
         null=True, blank=True, help_text="Events per second accepted for this write key (empty: no limit)."
     )
     settings = models.JSONField(default=dict, blank=True)
+    identity_keys = models.BooleanField(
+        null=True, blank=True, default=None, verbose_name="Email, phone and external ids join profiles",
+        help_text="Whether this source's messages may name a person by email, phone or external ids (merge keys). "
+        "Empty: by kind (no for website and mobile sources, whose keys are public; yes for the others). When "
+        "no, those values are still stored as traits, they only do not join profiles.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["name"]
 
+    CLIENT_KINDS = frozenset({"website", "mobile"})  # their write keys ship to browsers and apps: public
+
     def __str__(self) -> str:
         return f"{self.name} ({self.get_kind_display()})"
+
+    @property
+    def asserts_identity(self) -> bool:
+        """Whether email, phone and external ids of this source's messages are merge keys (identity_keys)."""
+        return source_asserts_identity(self.kind, self.identity_keys)
 
     @property
     def key_hint(self) -> str:
@@ -73,3 +85,10 @@ class Source(models.Model):
     @property
     def previous_key_hint(self) -> str:
         return f"{self.previous_key_prefix}{'•' * 8}" if self.previous_key_prefix else ""
+
+
+def source_asserts_identity(kind: str, identity_keys: bool | None) -> bool:
+    """A source's own setting, else its kind's default: client-side (website, mobile) sources do not."""
+    if identity_keys is not None:
+        return identity_keys
+    return kind not in Source.CLIENT_KINDS

@@ -37,14 +37,15 @@ class EventRow:
     """One stored event being resolved. A plain slotted class: a batch builds thousands of them."""
 
     __slots__ = ("id", "type", "message_id", "time_key", "payload", "profile_id", "source_kind", "received_at",
-                 "batch_id", "ids", "traits", "_at")
+                 "batch_id", "ids", "traits", "_at", "contact_keys")
 
     def __init__(self, id: int, type: str, message_id: str, time_key: str, payload: dict[str, Any],  # noqa: A002
                  profile_id: int | None, source_kind: str, received_at: datetime | None = None,
-                 batch_id: int | None = None):
+                 batch_id: int | None = None, contact_keys: bool = True):
         self.id, self.type, self.message_id, self.time_key = id, type, message_id, time_key
         self.payload, self.profile_id, self.source_kind = payload, profile_id, source_kind
         self.received_at, self.batch_id = received_at, batch_id
+        self.contact_keys = contact_keys  # email/phone/external ids are merge keys (Source.asserts_identity)
         self.ids: list[Ident] = []
         self.traits: dict | None = None  # the traits the message sets
         self._at: datetime | None = None
@@ -170,8 +171,8 @@ def _messages_read(events: list[EventRow], rules: IdentityRules) -> None:
     events.sort(key=lambda e: (e.time_key, e.id))
     for e in events:
         # An account's own message (a CRM company) names no person: it updates the account alone.
-        e.ids = [] if is_account_message(e.payload) else message_identifiers(e.payload, rules=rules,
-                                                                               source_kind=e.source_kind)
+        e.ids = [] if is_account_message(e.payload) else message_identifiers(
+            e.payload, rules=rules, source_kind=e.source_kind, contact_keys=e.contact_keys)
         e.traits = message_traits(e.type, e.payload)
     if rules.link_crm_by_email:
         by_email = _crm_contacts_by_email({v for e in events for t, v in e.ids if t == "email"})

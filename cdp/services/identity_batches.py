@@ -157,7 +157,7 @@ def _events_of(batches: list[IngestBatch]) -> list[EventRow]:
     none resolved, which spares the check); payloads decoded with orjson (the hot path). A batch's events share
     its source and ``received_at``, so the source's index finds them and only those days' partitions are read.
     The event time comes as its UTC ``time_key`` text."""
-    kind = batches[0].source.kind
+    kind, keys = batches[0].source.kind, batches[0].source.asserts_identity
     received = {b.pk: b.received_at for b in batches}
     unresolved = "" if all(b.attempts == 0 for b in batches) else (
         "AND NOT EXISTS (SELECT 1 FROM cdp_eventprofile p WHERE p.event_id = e.id)")
@@ -168,7 +168,7 @@ def _events_of(batches: list[IngestBatch]) -> list[EventRow]:
             [PG_TIME_FORMAT, batches[0].source_id, sorted(set(received.values())), list(received)],
         )
         loads = orjson.loads
-        return [EventRow(i, t, m, at, loads(p), None, kind, received[b], b) for i, t, m, at, p, b in cur]
+        return [EventRow(i, t, m, at, loads(p), None, kind, received[b], b, keys) for i, t, m, at, p, b in cur]
 
 
 def _refresh_profile_ids(events: list[EventRow]) -> None:

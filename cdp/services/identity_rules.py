@@ -206,14 +206,16 @@ def alias_resolve(ids: list[Ident], message: dict[str, Any], *, known) -> list[I
     return [i for i in ids if i == chosen or i not in candidates]
 
 
-def message_identifiers(message: dict[str, Any], *, rules: IdentityRules, source_kind: str = "") -> list[Ident]:
+def message_identifiers(message: dict[str, Any], *, rules: IdentityRules, source_kind: str = "",
+                        contact_keys: bool = True) -> list[Ident]:
     """The identifiers a message carries, normalised, without blocked values, highest priority first.
 
     userId → user_id, anonymousId → anonymous_id, email/phone from traits or context.traits, context.externalIds
     → their own type when it is configured (CDP_EXTERNAL_ID_TYPES). An alias's previousId gives both candidates
     of PREVIOUS_ID_TYPES: the caller narrows them to the one that exists with :func:`alias_resolve`.
     crm_contact_id and "crm-..." anonymous ids only count from trusted sources (server, CRM): a website key
-    cannot claim them.
+    cannot claim them. ``contact_keys`` False (a client-side source, Source.asserts_identity): email, phone and
+    external ids are not identifiers at all (they stay traits), only userId, anonymousId and an alias's pair are.
     """
     found: list[Ident] = []
     get = message.get
@@ -228,10 +230,10 @@ def message_identifiers(message: dict[str, Any], *, rules: IdentityRules, source
     if aid:
         found.append(("anonymous_id", aid))
     traits = get("traits")
-    if isinstance(traits, dict) and traits:
+    if contact_keys and isinstance(traits, dict) and traits:
         _contact_points(traits, found, rules)
     context = get("context")
-    if isinstance(context, dict) and context:
+    if contact_keys and isinstance(context, dict) and context:
         traits = context.get("traits")
         if isinstance(traits, dict) and traits:
             _contact_points(traits, found, rules)

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from cdp.extensions import profiles_changed_listeners
 from cdp.models import EventProfile, Identifier, IdentifierSplit, Profile, RawEvent
+from cdp.models.sources import source_asserts_identity
 from cdp.services import computed_traits as ct
 from cdp.services.identity_locks import advisory_lock
 from cdp.services.identity_rules import alias_resolve, identity_rules_load, message_identifiers
@@ -62,9 +63,11 @@ def identifier_split(*, identifier_id: int, by=None) -> IdentifierSplit:
         Identifier.objects.filter(pk=ident.pk).update(profile=new)
         target = (ident.type, ident.value)
         moving: list[int] = []
-        rows = RawEvent.objects.filter(profile_links__profile_id=old.pk).values_list("id", "payload", "source__kind")
-        for eid, payload, kind in rows.iterator(chunk_size=2000):
-            ids = message_identifiers(payload, rules=rules, source_kind=kind or "")
+        rows = RawEvent.objects.filter(profile_links__profile_id=old.pk).values_list("id", "payload", "source__kind",
+                                                                                   "source__identity_keys")
+        for eid, payload, kind, keys in rows.iterator(chunk_size=2000):
+            ids = message_identifiers(payload, rules=rules, source_kind=kind or "",
+                                      contact_keys=source_asserts_identity(kind or "", keys))
             # The identifier an alias's previousId resolved to is on this profile.
             ids = set(alias_resolve(ids, payload, known=lambda i: i in remaining or i == target))
             if target in ids and not ids & remaining:

@@ -45,8 +45,10 @@ def source_create(
     allowed_origins: list[str] | None = None,
     rate_limit_per_second: int | None = None,
     settings: dict | None = None,
+    identity_keys: bool | None = None,
 ) -> Source:
-    """Create a source with a fresh random write key. The key itself is only on the returned object
+    """Create a source with a fresh random write key. ``identity_keys`` None: the kind's default
+    (Source.asserts_identity). The key itself is only on the returned object
     (``source.write_key``): it is not stored, so show it now or never."""
     source = Source(
         name=name,
@@ -55,6 +57,7 @@ def source_create(
         allowed_origins=list(allowed_origins or []),
         rate_limit_per_second=rate_limit_per_second,
         settings=dict(settings or {}),
+        identity_keys=identity_keys,
     )
     key = _set_key(source)
     source.full_clean()

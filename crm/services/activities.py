@@ -165,3 +165,19 @@ def activity_delete(*, user: AbstractBaseUser, activity: Activity) -> None:
 def activity_link_model(name: str) -> type[Model]:
     """The model behind a link name ("contact", "company", "deal")."""
     return apps.get_model("crm", {"contact": "Contact", "company": "Company", "deal": "Deal"}[name])
+
+
+@transaction.atomic
+def task_create_automated(*, contact: Model, assignee: AbstractBaseUser, subject: str, body: str = "",
+                          due_at: datetime) -> Activity:
+    """A task on ``contact`` created by an automation (another app acting on its own rules, e.g. a segment's
+    "create task" action), not by a person: no actor to check. ``assignee`` owns it; the contact's team sees it.
+    Raises ``ValidationError`` for a bad subject or due date."""
+    activity = Activity(
+        kind=Activity.Kind.TASK, subject=(subject or "").strip()[:200], body=body or "", contact=contact,
+        occurred_at=timezone.now(), due_at=due_at, assignee=assignee, owner=assignee, created_by=None,
+        team=getattr(contact, "team", None),
+    )
+    _validate(activity)
+    activity.save()
+    return activity

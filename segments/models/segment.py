@@ -10,12 +10,14 @@ class Segment(models.Model):
 
     ``version`` counts refresh requests; a refresh runs for the version it was asked for and skips itself when
     a newer one was requested meanwhile. ``refreshed_version`` is the version the members reflect.
-    ``depends_on`` lists the ids of segments the rule uses (kept by the services on save).
+    ``depends_on`` lists the ids of segments the rule uses (kept by the services on save). A ``static`` segment
+    is a frozen copy of another segment's members at one moment: no rule, never refreshed.
     """
 
     class Mode(models.TextChoices):
         REALTIME = "realtime", "Real-time"
         SCHEDULED = "scheduled", "Scheduled"
+        STATIC = "static", "Static list (frozen)"
 
     class Status(models.TextChoices):
         NEW = "new", "Not yet refreshed"

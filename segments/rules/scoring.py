@@ -96,12 +96,12 @@ def score_condition_decays(norm: dict, half_life_days: Decimal | None) -> bool:
 def _decayed_event(st: c._State, node: dict, cdp, half_life_days: Decimal) -> tuple[str, str]:
     """(holds, factor) of an event condition with decay: one aggregate join giving both the count and the
     decayed count of the matching events."""
-    frm, terms = c._events_from(st, node, cdp, "e", "ep")
-    terms += c._window_terms(st, node["window"], f"e.{cdp.event_timestamp}")
+    frm, terms, ts = c._event_source(st, node, cdp, "e", "ep")
+    terms += c._window_terms(st, node["window"], ts)
     terms += c._restrict(st, f"ep.{cdp.event_profile_profile}")
     pid = f"ep.{cdp.event_profile_profile}"
     seconds = st.p(float(half_life_days) * 86400.0, "::float8")
-    age = f"GREATEST(0, extract(epoch FROM ({st.p(st.now)}::timestamptz - e.{cdp.event_timestamp})))"
+    age = f"GREATEST(0, extract(epoch FROM ({st.p(st.now)}::timestamptz - {ts})))"
     alias = c._join_aggregate(st, f"{pid} AS profile_id, count(*) AS n, sum(power(0.5, {age} / {seconds})) AS d",
                               frm, terms, pid, lambda a: f"{a}.profile_id = p.{cdp.profile_id}", "ev")
     holds = c._count_test(st, f"COALESCE({alias}.n, 0)", node["count"])

@@ -41,6 +41,8 @@ def sparkline_points(sizes: list[int], *, width: int = 120, height: int = 28) ->
 
 
 def segment_words(segment: Segment) -> str:
+    if segment.mode == Segment.Mode.STATIC:
+        return segment.description or "A frozen list of profiles."
     try:
         norm = rule_check(segment.definition, segment_id=segment.pk)
     except RuleError as exc:

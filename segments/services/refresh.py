@@ -24,6 +24,7 @@ from segments.models import Membership, Segment, SizeSnapshot
 from segments.rules.validation import RuleError
 from segments.selectors.evaluation import rule_sql
 from segments.services.definitions import rule_check
+from segments.services.destinations import activation_record
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +87,9 @@ def segment_refresh(*, segment_id: int, version: int | None = None, now=None) ->
         segment = Segment.objects.filter(pk=segment_id).first()
         if segment is None or (version is not None and segment.version > version):
             return RefreshOutcome(skipped=True)
+        if segment.mode == Segment.Mode.STATIC:  # a frozen list keeps its members
+            Segment.objects.filter(pk=segment_id).update(status=Segment.Status.READY, next_refresh_at=None)
+            return RefreshOutcome(skipped=True)
         now = now or timezone.now()
         Segment.objects.filter(pk=segment_id).update(status=Segment.Status.RUNNING, updated_at=now)
         norm = rule_check(segment.definition, segment_id=segment_id)
@@ -117,8 +121,11 @@ def _interval(segment: Segment) -> timedelta:
 
 
 def _after_change(segment_id: int, at, entered: list[int], exited: list[int]) -> None:
+    """Caller holds the segment lock inside the transaction that changed the memberships: the timeline events
+    and the destinations' deliveries and CRM action runs are recorded now (rows only) and run after commit."""
     if entered or exited:
         enqueue_on_commit("segments.tasks.write_timeline_events", segment_id, at.isoformat())
+        activation_record(segment_id=segment_id, at=at, entered=bool(entered), exited=bool(exited))
 
 
 def _queue_dependents(segment_id: int) -> None:
@@ -206,7 +213,7 @@ def segments_due(*, now=None, stuck_after: timedelta = timedelta(minutes=15)) ->
     from django.db.models import Q  # noqa: PLC0415
 
     now = now or timezone.now()
-    due = Segment.objects.filter(
+    due = Segment.objects.exclude(mode=Segment.Mode.STATIC).filter(
         Q(next_refresh_at__lte=now) | Q(status=Segment.Status.NEW)
         | Q(status__in=[Segment.Status.QUEUED, Segment.Status.RUNNING], updated_at__lte=now - stuck_after)
     )

@@ -15,7 +15,7 @@ def _check_fields(*, name: str, mode: str, interval_minutes: int) -> list[dict]:
     errors = []
     if not isinstance(name, str) or not name.strip() or len(name) > 120:
         errors.append({"path": "name", "message": "Enter a name of at most 120 characters."})
-    if mode not in Segment.Mode.values:
+    if mode not in (Segment.Mode.REALTIME, Segment.Mode.SCHEDULED):
         errors.append({"path": "mode", "message": "Mode is realtime or scheduled."})
     valid_int = isinstance(interval_minutes, int) and not isinstance(interval_minutes, bool)
     if not valid_int or not 5 <= interval_minutes <= 10080:

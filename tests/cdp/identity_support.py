@@ -27,8 +27,10 @@ def msg(type_: str = "track", *, minute: float = 0, **fields) -> dict:
     return m
 
 
-def source(kind: str = "server", name: str | None = None) -> Source:
-    return Source.objects.create(name=name or f"src-{next(_seq)}", kind=kind)
+def source(kind: str = "server", name: str | None = None, *, identity_keys: bool | None = None) -> Source:
+    """``identity_keys`` True: a website/mobile source configured to let email, phone and external ids join
+    profiles (Source.identity_keys); None: its kind's default."""
+    return Source.objects.create(name=name or f"src-{next(_seq)}", kind=kind, identity_keys=identity_keys)
 
 
 def ingest(src: Source, messages: list[dict], *, process: bool = True) -> int:

@@ -80,8 +80,9 @@ def test_unknown_previous_id_is_a_user_id():
 
 @pytest.mark.django_db
 def test_analytics_js_alias_body_from_the_browser(client, django_capture_on_commit_callbacks):
-    """The body analytics.js posts from a browser (text/plain, writeKey in the body, sentAt, its context)."""
-    src = SourceFactory(kind="website")
+    """The body analytics.js posts from a browser (text/plain, writeKey in the body, sentAt, its context), on a
+    website source configured to let emails join profiles."""
+    src = SourceFactory(kind="website", identity_keys=True)
     context = {"library": {"name": "analytics.js", "version": "next-1.81.0"},
                "page": {"path": "/pricing", "url": "https://shop.example/pricing"}, "userAgent": "Mozilla/5.0"}
     page = {"type": "page", "anonymousId": "ajs-anon-1", "properties": {"path": "/pricing"}, "context": context,

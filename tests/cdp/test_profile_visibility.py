@@ -43,7 +43,7 @@ def world(db):
     crm_outbox_drain()
     for batch in IngestBatch.objects.filter(processed_at__isnull=True):
         batch_process(batch_id=batch.pk)
-    web = source("website")
+    web = source("website", identity_keys=True)
     ingest(web, [msg("identify", minute=1, userId="uma", traits={"email": "uma@web.io", "name": "Uma Zedweb"})])
     profiles = {OWN: profile_of("email", "owen@own.io"), OTHER: profile_of("email", "otto@other.io"),
                 UNLINKED: profile_of("user_id", "uma")}
@@ -78,7 +78,7 @@ def test_role_matrix_for_selector_pages_search_and_timeline(client, world, role)
 
 def test_a_merged_profile_id_is_scoped_by_its_survivor(client, world):
     users, profiles = world
-    web = source("website")
+    web = source("website", identity_keys=True)
     ingest(web, [msg("page", minute=2, anonymousId="otto-phone")])
     loose = profile_of("anonymous_id", "otto-phone")
     ingest(web, [msg("identify", minute=3, anonymousId="otto-phone", traits={"email": "otto@other.io"})])

@@ -31,7 +31,7 @@ def linked(admin_user):
     crm_outbox_drain()
     for b in IngestBatch.objects.filter(processed_at__isnull=True):
         batch_process(batch_id=b.pk)
-    src = source("website", "Shop")
+    src = source("website", "Shop", identity_keys=True)
     ingest(src, [msg("page", minute=0, anonymousId="ivy-phone", name="Pricing")])
     ingest(src, [msg("identify", minute=1, anonymousId="ivy-laptop", userId="ivy",
                      traits={"email": "IVY@stone.io", "plan": "pro"})])

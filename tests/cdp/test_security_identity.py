@@ -39,7 +39,8 @@ def test_alias_pair_still_bypasses_the_user_id_limit():
 
 
 def test_website_key_cannot_claim_crm_contact_ids_crm_anonymous_ids_or_the_crm_merge():
-    server, website = source("server"), source("website")
+    # Even a website source configured to let emails and external ids join profiles.
+    server, website = source("server"), source("website", identity_keys=True)
     ingest(server, [msg("identify", minute=0, anonymousId="crm-contact-7", userId="ann",
                         context={"externalIds": [{"type": "crm_contact_id", "id": "7"}]}),
                     msg("identify", minute=0, userId="bob",
@@ -77,7 +78,7 @@ def test_crm_merge_from_a_server_key_still_merges_contacts():
 
 def test_unconfigured_external_id_types_are_dropped_but_the_event_is_stored(settings):
     settings.CDP_EXTERNAL_ID_TYPES = ["email", "crm_contact_id", "shop_id"]
-    website = source("website")
+    website = source("website", identity_keys=True)
     evil = "x');alert(document.cookie);//"
     ingest(website, [msg("identify", minute=0, userId="ann", messageId="xss-1", context={"externalIds": [
         {"type": evil, "id": "v"}, {"type": "Shop_Id", "id": "s-1"}]})])

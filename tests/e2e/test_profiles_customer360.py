@@ -11,7 +11,7 @@ pytestmark = pytest.mark.browser
 
 
 def test_search_open_profile_and_filter_timeline(browser_page, live_server, marketing_user):
-    src = source("website", "Shop")
+    src = source("website", "Shop", identity_keys=True)
     ingest(src, [msg("page", minute=0, anonymousId="e2e-phone", name="Pricing")])
     ingest(src, [msg("identify", minute=1, anonymousId="e2e-laptop", userId="zoe",
                      traits={"email": "zoe@e2e.io", "name": "Zoe Park"})])
@@ -55,8 +55,8 @@ def test_a_sales_rep_finds_only_the_profiles_of_contacts_they_may_see(browser_pa
     crm_outbox_drain()
     for batch in IngestBatch.objects.filter(processed_at__isnull=True):
         batch_process(batch_id=batch.pk)
-    ingest(source("website", "Shop"), [msg("identify", minute=1, userId="vis", traits={"email": "vi@kell.io",
-                                                                                        "name": "Vi Kell"})])
+    shop = source("website", "Shop", identity_keys=True)
+    ingest(shop, [msg("identify", minute=1, userId="vis", traits={"email": "vi@kell.io", "name": "Vi Kell"})])
 
     page = browser_page
     login(page, live_server, sales_user)

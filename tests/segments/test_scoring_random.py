@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
@@ -14,8 +15,8 @@ from segments.rules import validate_rule
 from segments.rules.scoring import score_condition_decays, validate_score_conditions
 from segments.selectors.evaluation import rule_profile_ids
 from segments.services.scoring import score_model_rescore
-from tests.segments.test_compiler_random import crm, event, event_time, sequence, trait, trees
-from tests.segments.world import NOW, _count_ok, _event_matches, _in_window, build_world, evaluate
+from tests.segments.test_compiler_random import crm, event, event_time, sequence, trait, trees, window
+from tests.segments.world import EVENT_NAMES, NOW, _count_ok, _event_matches, _in_window, build_world, evaluate
 
 CENT = Decimal("0.01")
 
@@ -56,8 +57,13 @@ def close(a: Decimal, b: Decimal) -> bool:
     return abs(a - b) <= Decimal("0.011")  # float power() in SQL vs Python: at most a cent of rounding apart
 
 
+# Event conditions that decay: performed at least N (1-3) times, mostly by name alone.
+decaying = st.tuples(st.sampled_from(EVENT_NAMES), st.integers(1, 3), window).map(
+    lambda t: {"type": "event", "event": t[0], "count": {"op": "at_least", "value": t[1]}, "window": t[2]})
+
+
 def conditions(world):
-    leaf = st.one_of(trait, event, event, event_time, sequence, crm(world))
+    leaf = st.one_of(decaying, decaying, trait, event, event_time, sequence, crm(world))
     cond = st.one_of(leaf, leaf, trees(world))
     points = st.one_of(st.integers(-20, 50), st.sampled_from(["2.5", "0.25", "-7.75"]))
     return st.lists(st.fixed_dictionaries({"condition": cond, "points": points}), min_size=1, max_size=6)
@@ -70,10 +76,10 @@ def world(db):
 
 @pytest.mark.django_db
 def test_scores_agree_with_brute_force(world):
-    seen = {"n": 0, "some": 0, "decayed": 0}
+    seen = {"n": 0, "some": 0}
 
     @settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
-    @given(items=conditions(world), half_life=st.one_of(st.none(), st.sampled_from([1, 3.5, 10, 30])),
+    @given(items=conditions(world), half_life=st.one_of(st.none(), st.sampled_from([1, 3.5, 10, 30, 2, 7])),
            cap=st.one_of(st.none(), st.sampled_from([5, 40])))
     def run(items, half_life, cap):
         ScoreModel.objects.all().delete()
@@ -96,13 +102,36 @@ def test_scores_agree_with_brute_force(world):
         assert set(stored(model)) == set(want) & set(some)
         seen["n"] += 1
         seen["some"] += bool(want)
-        norm = validate_score_conditions(items)
-        seen["decayed"] += any(p and p != item["points"] for _s, ps in want.values()
-                               for item, p in zip(norm, ps, strict=True))
 
     run()
     assert seen["some"] > seen["n"] // 2
-    assert seen["decayed"] > 5  # decay really was exercised (points between 0 and full)
+
+
+@pytest.mark.django_db
+def test_decayed_scores_agree_with_brute_force(world):
+    seen = {"decayed": 0}
+    item = st.fixed_dictionaries({"condition": decaying, "points": st.integers(1, 60)})
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+    @given(items=st.lists(item, min_size=1, max_size=4), half_life=st.sampled_from([1, 3.5, 10, 30]),
+           days_later=st.integers(0, 30))
+    def run(items, half_life, days_later):
+        ScoreModel.objects.all().delete()
+        hl = Decimal(str(half_life))
+        now = NOW + dt.timedelta(days=days_later)  # the clock, passed explicitly
+        model = ScoreModel.objects.create(name="m", conditions=items, half_life_days=hl)
+        score_model_rescore(model_id=model.pk, now=now)
+        got = stored(model)
+        norm = validate_score_conditions(items)
+        want = brute_force_scores(world, norm, hl, None, now=now)
+        assert set(got) == set(want)
+        for pid, (score, _points) in want.items():
+            assert close(got[pid][0], score), (items, pid, got[pid], score)
+        seen["decayed"] += any(p and p != i["points"]
+                               for _s, ps in want.values() for i, p in zip(norm, ps, strict=True))
+
+    run()
+    assert seen["decayed"] > 10  # decay really was exercised (points between 0 and full)
 
 
 @pytest.mark.django_db

@@ -1,0 +1,194 @@
+"""Sending webhook deliveries: claim due ones (SKIP LOCKED), fix their body at the first attempt, POST them
+signed (several at a time), and record each outcome: delivered, retried later with exponential backoff and
+jitter (or after Retry-After), or dead after the last attempt.
+
+Nothing here runs inside a refresh: deliveries are recorded by the refresh and sent by a Celery task after it
+commits. A worker that dies mid-send leaves rows ``sending``; the sweep puts them back after a while (the
+receiver deduplicates by delivery id).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from cdp.models import Identifier, Profile
+from segments.models import Delivery, Destination, Segment
+from segments.services import webhook_http
+from segments.services.webhook_http import Result
+
+S = Delivery.Status
+
+
+@dataclass
+class SendOutcome:
+    sent: int = 0
+    delivered: int = 0
+    retrying: int = 0
+    dead: int = 0
+
+
+def backoff_seconds(attempt: int, *, retry_after: float | None = None, rng: random.Random | None = None) -> float:
+    """Seconds to wait after failed attempt number ``attempt`` (1-based): exponential (base × 2^(attempt-1),
+    capped) with "equal jitter" (a random point in the upper half), or the receiver's Retry-After when it
+    gives one (capped at SEGMENTS_WEBHOOK_RETRY_AFTER_MAX_SECONDS)."""
+    if retry_after is not None:
+        return min(max(retry_after, 0.0), float(settings.SEGMENTS_WEBHOOK_RETRY_AFTER_MAX_SECONDS))
+    base = settings.SEGMENTS_WEBHOOK_BACKOFF_SECONDS * 2 ** max(attempt - 1, 0)
+    delay = min(base, settings.SEGMENTS_WEBHOOK_BACKOFF_MAX_SECONDS)
+    return delay / 2 + (rng or random).uniform(0, delay / 2)
+
+
+def _bodies(deliveries: list[Delivery]) -> None:
+    """Fix the body of each delivery that has none yet (its first attempt), in a few queries."""
+    todo = [d for d in deliveries if not d.body]
+    if not todo:
+        return
+    pids = {d.profile_id for d in todo}
+    traits = dict(Profile.objects.filter(pk__in=pids).values_list("pk", "traits"))
+    contacts = dict(Profile.objects.filter(pk__in=pids).values_list("pk", "crm_contact_id"))
+    identifiers: dict[int, dict[str, list[str]]] = {}
+    for pid, type_, value in (Identifier.objects.filter(profile_id__in=pids).order_by("type", "value")
+                              .values_list("profile_id", "type", "value")):
+        identifiers.setdefault(pid, {}).setdefault(type_, []).append(value)
+    segment_names = dict(Segment.objects.filter(pk__in={d.destination.segment_id for d in todo})
+                         .values_list("pk", "name"))
+    for d in todo:
+        dest = d.destination
+        profile_traits = traits.get(d.profile_id) or {}
+        payload = {
+            "id": str(d.delivery_id), "type": f"segment.{d.event}", "event": d.event,
+            "occurred_at": d.occurred_at.isoformat(),
+            "segment": {"id": dest.segment_id, "name": segment_names.get(dest.segment_id, "")},
+            "profile": {"id": d.profile_id, "identifiers": identifiers.get(d.profile_id, {}),
+                        "crm_contact_id": contacts.get(d.profile_id)},
+            "traits": {k: profile_traits[k] for k in dest.traits if k in profile_traits},
+        }
+        d.body = json.dumps(payload, separators=(",", ":"), sort_keys=True, default=str)
+
+
+def _claim(*, now: dt.datetime, limit: int, ids: list[int] | None) -> list[Delivery]:
+    with transaction.atomic():
+        qs = Delivery.objects.filter(status__in=[S.PENDING, S.RETRYING], next_attempt_at__lte=now)
+        if ids is not None:
+            qs = qs.filter(pk__in=ids)
+        claimed = list(qs.order_by("next_attempt_at").select_for_update(skip_locked=True, of=("self",))
+                       .select_related("destination")[:limit])
+        if not claimed:
+            return []
+        Delivery.objects.filter(pk__in=[d.pk for d in claimed]).update(status=S.SENDING, claimed_at=now)
+        _bodies(claimed)
+        fresh = [d for d in claimed if d.attempts == 0]
+        if fresh:
+            Delivery.objects.bulk_update(fresh, ["body"])
+    return claimed
+
+
+def _secrets(dest: Destination, now: dt.datetime) -> list[str]:
+    out = [dest.secret]
+    if dest.previous_secret and dest.previous_secret_until and dest.previous_secret_until > now:
+        out.append(dest.previous_secret)
+    return out
+
+
+def delivery_post(delivery: Delivery, *, now: dt.datetime | None = None) -> Result:
+    """One signed POST of ``delivery`` (its body must be fixed)."""
+    dest = delivery.destination
+    body = delivery.body.encode()
+    timestamp = int(time.time())
+    headers = {
+        "X-Webhook-Id": str(delivery.delivery_id),
+        "X-Webhook-Timestamp": str(timestamp),
+        "X-Webhook-Signature": webhook_http.signature_header(_secrets(dest, now or timezone.now()), timestamp, body),
+    }
+    return webhook_http.post(dest.url, body=body, headers=headers)
+
+
+def _record(pairs: list[tuple[Delivery, Result]], *, now: dt.datetime, retries: bool) -> SendOutcome:
+    """Write each outcome; queue a task for the earliest retry. One UPDATE per delivery, one transaction."""
+    outcome = SendOutcome(sent=len(pairs))
+    max_attempts = settings.SEGMENTS_WEBHOOK_MAX_ATTEMPTS if retries else 1
+    earliest: float | None = None
+    changed: list[Delivery] = []
+    for d, r in pairs:
+        d.attempts += 1
+        d.last_status_code = r.status
+        d.last_response_ms = r.elapsed_ms
+        d.claimed_at = None
+        if r.ok:
+            d.status, d.delivered_at, d.last_error, d.next_attempt_at = S.DELIVERED, now, r.error, None
+            outcome.delivered += 1
+        elif r.retryable and d.attempts < max_attempts:
+            wait = backoff_seconds(d.attempts, retry_after=r.retry_after)
+            d.status, d.last_error = S.RETRYING, r.error[:2000]
+            d.next_attempt_at = now + dt.timedelta(seconds=wait)
+            earliest = wait if earliest is None else min(earliest, wait)
+            outcome.retrying += 1
+        else:
+            d.status, d.last_error, d.next_attempt_at, d.dead_at = S.DEAD, r.error[:2000], None, now
+            outcome.dead += 1
+        changed.append(d)
+    with transaction.atomic():
+        Delivery.objects.bulk_update(changed, ["attempts", "last_status_code", "last_response_ms", "claimed_at",
+                                               "status", "delivered_at", "last_error", "next_attempt_at", "dead_at"],
+                                     batch_size=500)
+        if earliest is not None:
+            from config.queueing import task_by_name  # noqa: PLC0415
+
+            task = task_by_name("segments.tasks.send_deliveries")
+            transaction.on_commit(lambda: task.apply_async(countdown=max(1.0, earliest)), robust=True)
+    return outcome
+
+
+def deliveries_send(*, ids: list[int] | None = None, limit: int | None = None, now: dt.datetime | None = None,
+                    retries: bool = True, concurrency: int | None = None) -> SendOutcome:
+    """Send up to ``limit`` due deliveries (only ``ids`` if given) and record their outcomes. With
+    ``retries=False`` a failure is final at once (benchmarks). Safe to run in several workers at once."""
+    given = now
+    now = now or timezone.now()
+    limit = limit or settings.SEGMENTS_WEBHOOK_BATCH
+    claimed = _claim(now=now, limit=limit, ids=ids)
+    if not claimed:
+        return SendOutcome()
+    workers = min(concurrency or settings.SEGMENTS_WEBHOOK_CONCURRENCY, len(claimed))
+    if workers <= 1:
+        results = [delivery_post(d, now=now) for d in claimed]
+    else:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(lambda d: delivery_post(d, now=now), claimed))
+    return _record(list(zip(claimed, results, strict=True)), now=given or timezone.now(),
+                   retries=retries)
+
+
+def deliveries_send_due(*, budget_seconds: float | None = None) -> SendOutcome:
+    """Send due deliveries batch after batch for up to ``budget_seconds``; returns the totals."""
+    budget = settings.SEGMENTS_WEBHOOK_TASK_SECONDS if budget_seconds is None else budget_seconds
+    total = SendOutcome()
+    started = time.monotonic()
+    while True:
+        out = deliveries_send()
+        for f in ("sent", "delivered", "retrying", "dead"):
+            setattr(total, f, getattr(total, f) + getattr(out, f))
+        if out.sent == 0 or time.monotonic() - started > budget:
+            return total
+
+
+def deliveries_more_due(*, now: dt.datetime | None = None) -> bool:
+    now = now or timezone.now()
+    return Delivery.objects.filter(status__in=[S.PENDING, S.RETRYING], next_attempt_at__lte=now).exists()
+
+
+def deliveries_sweep(*, now: dt.datetime | None = None, stuck_after: dt.timedelta = dt.timedelta(minutes=10)) -> int:
+    """Put back deliveries left ``sending`` by a worker that died (they count as an attempt)."""
+    now = now or timezone.now()
+    return Delivery.objects.filter(Q(status=S.SENDING) & Q(claimed_at__lte=now - stuck_after)).update(
+        status=S.RETRYING, next_attempt_at=now, claimed_at=None, last_error="The sending worker stopped.")
