@@ -5,12 +5,14 @@ bounded top-N sort for the first pages; a later page runs the probe again for it
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 from django.contrib.postgres.fields import ArrayField
 from django.db import connection
 from django.db.models import BigIntegerField, BooleanField, F, Func, Q, QuerySet, Value
 from django.db.models.expressions import OrderBy
 
+from config.pagination import COUNT_CAP
 from crm.models import Contact
 
 
@@ -110,26 +112,67 @@ class ContactMatches(Sequence):
         return self.iterator()
 
 
-def contacts_probe(probe: QuerySet, *, limit: int, order: Sequence | None,
-                   rows: QuerySet[Contact]) -> tuple[int, ContactMatches | list[int]]:
-    """Run ``probe`` (a values_list of ``id`` and the keys of ``sort_keys(order)``: one query, or a UNION ALL of
-    the parts of a search, where a contact matching two parts comes twice) up to ``limit`` rows.
+class ContactsAtLeast(Sequence):
+    """Many matches, in the list's order (``rows``, a queryset that walks the sort index), of which a probe has
+    already found ``at_least`` distinct ones: a count capped below that needs no query of its own. Slices and
+    iteration are the queryset's."""
 
-    Returns (number of distinct contacts found, their ``ContactMatches`` over ``rows``) given ``order``, else
-    (that number, their ids)."""
+    def __init__(self, rows: QuerySet[Contact], *, at_least: int):
+        self.rows = rows
+        self.at_least = at_least
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def count(self) -> int:
+        """``at_least`` when it is past the count cap of the lists and the API (they show "1,000+"); else the
+        count, capped just past it."""
+        if self.at_least > COUNT_CAP:
+            return self.at_least
+        return self.rows.order_by()[: COUNT_CAP + 1].count()
+
+    def __getitem__(self, key):
+        return self.rows[key]
+
+    def iterator(self, chunk_size: int = 2000) -> Iterator[Contact]:
+        return self.rows.iterator(chunk_size=chunk_size)
+
+    def __iter__(self) -> Iterator[Contact]:
+        return iter(self.rows)
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What a probe read: ``complete`` when it read every match (it stopped before its limit); ``count``
+    distinct contacts; of a complete probe, ``matches`` (given an order) or ``ids`` (without)."""
+
+    complete: bool
+    count: int
+    matches: ContactMatches | None = None
+    ids: list[int] | None = None
+
+
+def contacts_probe(probe: QuerySet, *, limit: int, order: Sequence | None, rows: QuerySet[Contact]) -> Probe:
+    """Run ``probe`` (a values_list of ``id`` and the keys of ``sort_keys(order)``: one query, or a UNION ALL of
+    the parts of a search, where a contact matching two parts comes twice) up to ``limit`` rows, in one query
+    that also counts them and, given ``order``, sorts the first ``FIRST_WINDOW``."""
     sql, params = probe[:limit].query.sql_with_params()
+    # ``seen``: the rows the probe read (did it stop at ``limit``?), before the parts' duplicates are dropped.
+    sql = f"SELECT *, count(*) OVER () AS seen FROM ({sql}) AS read"
     if probe.query.combinator:
         sql = f"SELECT DISTINCT * FROM ({sql}) AS parts"
+    terms = ", ".join(_order_terms(order)) if order is not None else "id"
+    # Counted before the sort (a window over the unsorted probe), so that the sort is bounded by the LIMIT.
+    window = f"LIMIT {FIRST_WINDOW}" if order is not None else ""
     with connection.cursor() as cursor:
-        if order is None:
-            cursor.execute(sql, params)
-            ids = [row[0] for row in cursor.fetchall()]
-            return len(ids), ids
-        terms = ", ".join(_order_terms(order))
-        # Counted before the sort (a window over the unsorted probe), so that the sort is bounded by the LIMIT.
-        cursor.execute(f"SELECT id, n FROM (SELECT *, count(*) OVER () AS n FROM ({sql}) AS probe) AS counted "
-                       f"ORDER BY {terms} LIMIT %s", [*params, FIRST_WINDOW])
+        cursor.execute(f"SELECT id, n, seen FROM (SELECT *, count(*) OVER () AS n FROM ({sql}) AS probe) "
+                       f"AS counted ORDER BY {terms} {window}", params)
         found = cursor.fetchall()
-    count = found[0][1] if found else 0
-    return count, ContactMatches(rows, count=count, first_ids=[row[0] for row in found],
-                                 sorted_sql=f"SELECT id FROM ({sql}) AS probe ORDER BY {terms}", params=tuple(params))
+    count, seen = (found[0][1], found[0][2]) if found else (0, 0)
+    if seen >= limit:
+        return Probe(complete=False, count=count)
+    if order is None:
+        return Probe(complete=True, count=count, ids=[row[0] for row in found])
+    matches = ContactMatches(rows, count=count, first_ids=[row[0] for row in found],
+                             sorted_sql=f"SELECT id FROM ({sql}) AS probe ORDER BY {terms}", params=tuple(params))
+    return Probe(complete=True, count=count, matches=matches)

@@ -26,7 +26,7 @@ from django.db.models.lookups import GreaterThan
 
 from crm.extensions import contact_score_annotation
 from crm.models import Company, Contact, ContactEmail, ContactPhone, CustomFieldDefinition, Deal
-from crm.selectors.contact_matches import ContactMatches, contacts_probe, is_any, sort_keys
+from crm.selectors.contact_matches import ContactMatches, ContactsAtLeast, contacts_probe, is_any, sort_keys
 from crm.selectors.record_lists import owned_list_filter
 from crm.selectors.sorting import page_sorts
 from crm.selectors.visibility import owned_selectors
@@ -140,29 +140,28 @@ def contacts_search_ids(query: str) -> QuerySet | None:
     return Contact.objects.filter(plan.condition).values("id").order_by()
 
 
-SEARCH_INLINE_IDS = 2000
+# A probe reads at most this many matches (with their sort keys): all of them for a narrow search or filter,
+# which is then counted and sorted from what it read; more make it broad.
 SEARCH_SORT_IDS = 10_000
 
 
 def contacts_search(qs: QuerySet[Contact], query: str, *, order: Sequence | None = None,
-                    narrowed: bool = False) -> QuerySet[Contact] | ContactMatches:
+                    narrowed: bool = False) -> QuerySet[Contact] | ContactMatches | ContactsAtLeast:
     """Narrow ``qs`` to contacts matching ``query`` (see ``contact_search_plan``) and, given ``order``, sort them.
     ``narrowed``: ``qs`` is filtered (a list's filters), so that even without a query it may hold few contacts.
 
-    A probe collects the matching ids within ``qs`` (a UNION ALL with one bitmap scan per part of the plan,
-    streamed, so it stops early), enough of them to tell whether there are more than ``SEARCH_INLINE_IDS``:
+    A probe reads the matching contacts within ``qs`` (a UNION ALL with one bitmap scan per part of the plan,
+    streamed, so it stops early), up to ``SEARCH_SORT_IDS`` of them:
 
-    - a narrow search — the usual case — is answered by the probe alone: given ``order``, it fetches each match's
-      sort keys with its id and Postgres sorts them, and the result is a ``ContactMatches`` (its count is the
-      number of ids, a page is fetched by primary key). The matches may cluster anywhere in the sort order
-      (everyone named Schmidt sits at "S"), so walking the sort index could read most of it; without ``order``
-      the ids go inline into ``qs`` as one array parameter;
-    - a search or filter of one part reads on up to ``SEARCH_SORT_IDS`` matches and, if there are no more, is
-      treated like a narrow one;
-    - a broad one becomes the plan's row condition, which a bitmap scan answers for the capped count, and keeps
-      ``order``, so that its index is walked and filtered: with this many matches a page fills after a short
-      walk, where sorting would read every match first (even clustered, as with "sch", the walk stops at the
-      cluster).
+    - a narrow search — the usual case — or filter is answered by the probe: it read every match with its sort
+      keys, counted them and sorted the first pages (``ContactMatches``; a page is then fetched by primary key).
+      A common surname ("Garcia": ~10,000 of a million) clusters in sort order (everyone named Schmidt sits at
+      "S"), where walking the sort index could read most of it, and a filter's matches spread thin over it.
+      Without ``order`` the ids go inline into ``qs`` as one array parameter;
+    - a broad one becomes the plan's row condition and keeps ``order``, so that the sort index is walked and
+      filtered: with this many matches a page fills after a short walk (even clustered, as with "sch", the
+      walk stops at the cluster). The probe has shown that its count passes the lists' cap
+      (``ContactsAtLeast``: no count query).
 
     Filters without a query (``narrowed``) are probed the same way (one part: ``qs`` itself): a rep's
     "customers tagged vip" are a few thousand of a million, scattered over the name order, where the walk along
@@ -176,18 +175,15 @@ def contacts_search(qs: QuerySet[Contact], query: str, *, order: Sequence | None
     probes = [qs.filter(part).annotate(**keys).values_list("id", *keys).order_by().prefetch_related(None)
               for part in parts]
     probe = probes[0].union(*probes[1:], all=True).order_by() if len(probes) > 1 else probes[0]
-    # Each part yields a contact at most once: a probe that fills its limit holds more distinct ids than inlined.
-    # One part (a name-only search, a filter) reads on up to SEARCH_SORT_IDS at once, to tell how to sort.
-    limit = SEARCH_SORT_IDS + 1 if len(probes) == 1 else (SEARCH_INLINE_IDS + 1) * len(probes)
-    count, found = contacts_probe(probe, limit=limit, order=order, rows=qs.order_by())
-    if count <= SEARCH_INLINE_IDS or (len(probes) == 1 and count <= SEARCH_SORT_IDS):
-        # Narrow, or one part's few thousand: a common surname ("Garcia": ~10,000 of a million) clusters in name
-        # order, a filter's matches spread thin over it; either way the probe has read them all.
-        return found if order is not None else qs.filter(is_any("id", sorted(found)))
+    found = contacts_probe(probe, limit=SEARCH_SORT_IDS + 1, order=order, rows=qs.order_by())
+    if found.complete:
+        return found.matches if order is not None else qs.filter(is_any("id", found.ids))
     if plan is not None:
         qs = qs.filter(plan.condition)
-    # Many matches of several parts (a company's contacts spread over the name order): walk the sort index.
-    return qs.order_by(*order) if order is not None else qs
+    # Many matches (a company's contacts spread over the name order): walk the sort index.
+    if order is None:
+        return qs
+    return ContactsAtLeast(qs.order_by(*order), at_least=found.count)
 
 
 @dataclass
