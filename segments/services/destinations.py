@@ -172,9 +172,18 @@ def activation_record(*, segment_id: int, at: dt.datetime, entered: bool, exited
                 ON CONFLICT (destination_id, membership_id) DO NOTHING""", params)
             queued_runs += cur.rowcount
     if queued_deliveries:
-        enqueue_on_commit("segments.tasks.send_deliveries")
+        deliveries_queue_sending(count=queued_deliveries)
     if queued_runs:
         enqueue_on_commit("segments.tasks.run_actions", segment_id)
+
+
+def deliveries_queue_sending(*, count: int) -> None:
+    """After commit, queue enough sending tasks for ``count`` new deliveries: one per batch, at most
+    SEGMENTS_WEBHOOK_TASKS (each task claims batch after batch until nothing is due, so a few tasks in parallel
+    workers share a large entry)."""
+    batches = -(-count // max(1, settings.SEGMENTS_WEBHOOK_BATCH))
+    for _ in range(max(1, min(batches, settings.SEGMENTS_WEBHOOK_TASKS))):
+        enqueue_on_commit("segments.tasks.send_deliveries")
 
 
 # --- the dead-letter list -----------------------------------------------------------------------------------
@@ -184,7 +193,7 @@ def _replay(queryset) -> int:
         count = queryset.filter(status__in=[Delivery.Status.DEAD, Delivery.Status.DISCARDED]).update(
             status=Delivery.Status.PENDING, attempts=0, next_attempt_at=timezone.now(), dead_at=None)
         if count:
-            enqueue_on_commit("segments.tasks.send_deliveries")
+            deliveries_queue_sending(count=count)
     return count
 
 
