@@ -113,3 +113,11 @@ def segment_export_files(segment: Segment):
 
 def segment_export_schedule(segment: Segment) -> ExportSchedule | None:
     return ExportSchedule.objects.filter(segment=segment).order_by("id").first()
+
+
+def export_files_visible_to(user):
+    """The kept export files ``user`` may download: all of them for those who build segments (Marketing,
+    admins), none for anyone else."""
+    from segments.selectors.access import can_build_segments  # noqa: PLC0415
+
+    return ExportFile.objects.all() if can_build_segments(user) else ExportFile.objects.none()
