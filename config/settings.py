@@ -226,6 +226,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "TicketStatusEnum": "crm.models.tickets.TicketStatus",
         "TicketPriorityEnum": "crm.models.tickets.TicketPriority",
+        "DeliveryStatusEnum": "segments.models.destinations.Delivery.Status",
+        "ActionRunStatusEnum": "segments.models.destinations.ActionRun.Status",
+        "DestinationKindEnum": "segments.models.destinations.Destination.Kind",
     },
 }
 
