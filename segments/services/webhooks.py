@@ -213,6 +213,7 @@ def deliveries_send(*, ids: list[int] | None = None, limit: int | None = None, n
     if not claimed:
         return SendOutcome()
     resolved: dict = {}  # each host is resolved (and checked) once per batch
+    webhook_http.resolve_ahead([d.destination.url for d in claimed], resolved=resolved)
     workers = min(concurrency or settings.SEGMENTS_WEBHOOK_CONCURRENCY, len(claimed))
     if workers <= 1:
         results = [delivery_post(d, now=now, resolved=resolved) for d in claimed]
