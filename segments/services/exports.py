@@ -10,6 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from config.csv_export import SafeWriter
@@ -73,7 +74,8 @@ def exports_due(*, now: dt.datetime | None = None) -> int:
     while True:
         with transaction.atomic():
             schedule = (ExportSchedule.objects.select_for_update(skip_locked=True).select_related("segment")
-                        .filter(enabled=True, next_run_at__lte=now).order_by("next_run_at").first())
+                        .filter(Q(next_run_at__lte=now) | Q(next_run_at__isnull=True), enabled=True)
+                        .order_by(F("next_run_at").asc(nulls_first=True)).first())
             if schedule is None:
                 return written
             export_file_write(segment=schedule.segment, schedule=schedule, now=now)
@@ -82,15 +84,18 @@ def exports_due(*, now: dt.datetime | None = None) -> int:
             written += 1
 
 
+def export_files_delete(*, files: list[ExportFile]) -> int:
+    """Delete kept export files: the stored file (they hold personal data), then the row; returns how many."""
+    for export in files:
+        if export.file.name:
+            export.file.storage.delete(export.file.name)  # no error when it is gone already
+    return ExportFile.objects.filter(pk__in=[f.pk for f in files]).delete()[1].get(ExportFile._meta.label, 0)
+
+
 def exports_expire(*, now: dt.datetime | None = None) -> int:
     """Delete export files past their retention (the stored file, then the row); returns how many."""
     now = now or timezone.now()
-    count = 0
-    for export in ExportFile.objects.filter(expires_at__lte=now):
-        export.file.delete(save=False)
-        export.delete()
-        count += 1
-    return count
+    return export_files_delete(files=list(ExportFile.objects.filter(expires_at__lte=now)))
 
 
 @transaction.atomic
