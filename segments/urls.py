@@ -1,6 +1,6 @@
 from django.urls import path
 
-from segments import scoring_views, views
+from segments import export_views, scoring_views, views
 
 app_name = "segments"
 urlpatterns = [
@@ -12,6 +12,8 @@ urlpatterns = [
     path("<int:pk>/edit/", views.edit, name="edit"),
     path("<int:pk>/members.csv", views.export, name="export"),
     path("<int:pk>/refresh/", views.refresh, name="refresh"),
+    path("<int:pk>/freeze/", export_views.freeze, name="freeze"),
+    path("exports/<int:pk>/download/", export_views.export_file_download, name="export-file"),
     path("<int:pk>/duplicate/", views.duplicate, name="duplicate"),
     path("scoring/", scoring_views.scoring_index, name="scoring"),
     path("scoring/new/", scoring_views.scoring_create, name="scoring-create"),
