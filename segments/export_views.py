@@ -5,33 +5,20 @@ page's ``export`` view."""
 from __future__ import annotations
 
 import os
-from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_GET, require_POST
 
 from segments.models import Segment
-from segments.selectors.access import can_build_segments
 from segments.selectors.destinations import export_files_visible_to
 from segments.services.exports import segment_freeze
+from segments.views import builder_required
 
 
-def _builders_only(view):
-    @login_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not can_build_segments(request.user):
-            raise PermissionDenied("Segment exports are for Marketing and admins.")
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
-@_builders_only
+@builder_required
 @require_GET
 def export_file_download(request, pk: int):
     export = get_object_or_404(export_files_visible_to(request.user), pk=pk)
@@ -43,7 +30,7 @@ def export_file_download(request, pk: int):
                         content_type="text/csv; charset=utf-8")
 
 
-@_builders_only
+@builder_required
 @require_POST
 def freeze(request, pk: int):
     segment = get_object_or_404(Segment, pk=pk)

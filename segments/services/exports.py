@@ -4,6 +4,7 @@ segment into a static list. The on-demand download is streamed by the view (conf
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import tempfile
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -16,6 +17,8 @@ from django.utils import timezone
 from config.csv_export import SafeWriter
 from segments.models import ExportFile, ExportSchedule, Membership, Segment, SizeSnapshot
 from segments.selectors.destinations import MEMBER_CSV_HEADER, member_csv_rows
+
+logger = logging.getLogger(__name__)
 
 
 def export_file_write(*, segment: Segment, schedule: ExportSchedule | None = None,
@@ -68,7 +71,8 @@ def export_schedule_set(*, segment: Segment, every_hours: int, keep_days: int, e
 
 
 def exports_due(*, now: dt.datetime | None = None) -> int:
-    """Write the scheduled exports that are due (each schedule claimed with SKIP LOCKED); returns how many."""
+    """Write the scheduled exports that are due (each schedule claimed with SKIP LOCKED); returns how many. A
+    schedule whose export fails is logged and tried again in an hour; the others still run."""
     now = now or timezone.now()
     written = 0
     while True:
@@ -78,10 +82,16 @@ def exports_due(*, now: dt.datetime | None = None) -> int:
                         .order_by(F("next_run_at").asc(nulls_first=True)).first())
             if schedule is None:
                 return written
-            export_file_write(segment=schedule.segment, schedule=schedule, now=now)
-            schedule.next_run_at = now + dt.timedelta(hours=schedule.every_hours)
+            try:
+                with transaction.atomic():
+                    export_file_write(segment=schedule.segment, schedule=schedule, now=now)
+            except Exception:
+                logger.exception("Scheduled export %s of segment %s failed", schedule.pk, schedule.segment_id)
+                schedule.next_run_at = now + min(dt.timedelta(hours=1), dt.timedelta(hours=schedule.every_hours))
+            else:
+                schedule.next_run_at = now + dt.timedelta(hours=schedule.every_hours)
+                written += 1
             schedule.save(update_fields=["next_run_at"])
-            written += 1
 
 
 def export_files_delete(*, files: list[ExportFile]) -> int:

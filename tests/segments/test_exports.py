@@ -145,6 +145,27 @@ def test_a_schedule_added_in_the_admin_without_a_first_run_time_runs_at_the_next
     assert ExportSchedule.objects.get().next_run_at > timezone.now() + dt.timedelta(hours=23)
 
 
+def test_a_failing_export_is_tried_again_in_an_hour_and_does_not_stop_the_others(segment, settings, tmp_path):
+    members(segment, "Ann")
+    other = Segment.objects.create(name="Other", definition=PRO, mode="realtime", **rule_facts(validate_rule(PRO)))
+    refresh.segment_refresh(segment_id=other.pk)
+    first = exports.export_schedule_set(segment=segment, every_hours=24, keep_days=3)
+    second = exports.export_schedule_set(segment=other, every_hours=24, keep_days=3)
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    settings.MEDIA_ROOT = blocker  # the storage cannot write: every export fails
+    now = timezone.now()
+    assert exports.exports_due(now=now) == 0  # no exception: the sweep goes on
+    assert not ExportFile.objects.exists()
+    for schedule in (first, second):
+        schedule.refresh_from_db()
+        assert schedule.next_run_at == now + dt.timedelta(hours=1)
+    settings.MEDIA_ROOT = tmp_path / "media"
+    assert exports.exports_due(now=now + dt.timedelta(minutes=30)) == 0
+    assert exports.exports_due(now=now + dt.timedelta(hours=1)) == 2
+    assert ExportFile.objects.count() == 2
+
+
 @pytest.mark.parametrize(("every_hours", "keep_days", "field"), [(0, 30, "every_hours"), (24, 0, "keep_days"),
                                                                  (24 * 32, 30, "every_hours")])
 def test_schedule_settings_out_of_range_are_refused(segment, every_hours, keep_days, field):
