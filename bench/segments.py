@@ -172,15 +172,15 @@ def generate(profiles: int, events: int, contacts: int, seed: int = 14) -> None:
                 f'{{"type": "track", "event": "{e}", "userId": "u{p}", "properties": {{"sku": "SKU-{k}"}}}}\n'
                 for i, r, p, e, s, k in zip(ids.tolist(), recv.tolist(), prof.tolist(), name.tolist(), ts.tolist(),
                                             sku.tolist(), strict=True))
-            link = "".join(f"{i}\t{r}\t{p}\t{s}\n" for i, r, p, s in zip(ids.tolist(), recv.tolist(), prof.tolist(),
-                                                                          ts.tolist(), strict=True))
+            link = "".join(f"{i}\t{r}\t{p}\t{s}\t{e}\n" for i, r, p, s, e in zip(
+                ids.tolist(), recv.tolist(), prof.tolist(), ts.tolist(), name.tolist(), strict=True))
             yield ev, link
 
     rebuild = _drop_indexes(["cdp_rawevent", "cdp_eventprofile"])
     for ev, link in event_chunks():
         _copy("cdp_rawevent", ["id", "received_at", "source_id", "batch_id", "message_id", "type", "user_id",
                                "event", "timestamp", "future_timestamp", "payload"], [ev])
-        _copy("cdp_eventprofile", ["event_id", "received_at", "profile_id", "timestamp"], [link])
+        _copy("cdp_eventprofile", ["event_id", "received_at", "profile_id", "timestamp", "event_name"], [link])
         done = int(ev.rsplit("\n", 2)[-2].split("\t", 1)[0])
         if done % 2_000_000 == 0:
             print(f"  {done:,} events ({time.perf_counter() - t:.0f}s)", flush=True)

@@ -226,6 +226,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "TicketStatusEnum": "crm.models.tickets.TicketStatus",
         "TicketPriorityEnum": "crm.models.tickets.TicketPriority",
+        "DeliveryStatusEnum": "segments.models.destinations.Delivery.Status",
+        "ActionRunStatusEnum": "segments.models.destinations.ActionRun.Status",
+        "DestinationKindEnum": "segments.models.destinations.Destination.Kind",
     },
 }
 
@@ -294,6 +297,8 @@ SEGMENTS_WEBHOOK_SECRET_GRACE_HOURS = env.int("SEGMENTS_WEBHOOK_SECRET_GRACE_HOU
 SEGMENTS_WEBHOOK_BATCH = env.int("SEGMENTS_WEBHOOK_BATCH", default=200)
 SEGMENTS_WEBHOOK_CONCURRENCY = env.int("SEGMENTS_WEBHOOK_CONCURRENCY", default=16)
 SEGMENTS_WEBHOOK_TASK_SECONDS = env.float("SEGMENTS_WEBHOOK_TASK_SECONDS", default=20)
+# Sending tasks queued at once for a large entry (each claims its own batches); make run's worker runs 2 at a time.
+SEGMENTS_WEBHOOK_TASKS = env.int("SEGMENTS_WEBHOOK_TASKS", default=2)
 CELERY_BEAT_SCHEDULE |= {
     "segments-activation-sweep": {"task": "segments.tasks.activation_sweep", "schedule": timedelta(minutes=1),
                                   "options": {"expires": 55}},

@@ -13,6 +13,7 @@ real-time check.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,25 +52,100 @@ class _State:
         return f"{prefix}{len(self.joins)}"
 
 
+class ProfileQuery:
+    """One query over the surviving profiles (alias ``p``) into which several conditions are compiled: the
+    public face of the compiler for compilations other than a segment's (lead scoring). ``condition`` gives a
+    condition's boolean SQL (never NULL), ``event_tallies`` per-profile counts (and weighted sums) of the events
+    conditions describe, ``param`` binds a value; ``compiled`` assembles the query. Conditions and the query
+    share the parameters and the per-profile aggregate joins, so everything runs in one statement."""
+
+    def __init__(self, *, now: dt.datetime, profile_ids: list[int] | None = None) -> None:
+        self._st = _State(now=now, profile_ids=list(profile_ids) if profile_ids is not None else None)
+        self._cdp, self._crm = cdp_tables(), crm_tables()
+
+    @property
+    def now(self) -> dt.datetime:
+        return self._st.now
+
+    def param(self, value: Any, cast: str = "") -> str:
+        """A placeholder bound to ``value`` (with an optional SQL cast such as ``::numeric``)."""
+        return self._st.p(value, cast)
+
+    def condition(self, norm: dict, *, top: bool = False) -> str:
+        """SQL of a normalised condition or group: true or false, never NULL. ``top``: it will be ANDed directly
+        into the WHERE (lets required aggregates join as inner joins); leave it false for a column."""
+        return _expr(self._st, norm, self._cdp, self._crm, top=top)
+
+    def count_test(self, expr: str, count: dict) -> str:
+        """SQL testing ``expr`` against an event condition's ``count`` (``{"op", "value"}``)."""
+        return _count_test(self._st, expr, count)
+
+    def event_tallies(self, nodes: list[dict], weight: Callable[[str], str] | None = None,
+                      weighted: list[bool] | None = None) -> list[tuple[str, str | None]]:
+        """For each ``event`` condition of ``nodes``: SQL of the number of its matching events (in its window) of
+        the profile ``p`` and, where ``weighted[i]``, the sum of ``weight(<event time SQL>)`` over them (a float
+        expression; NULL-free: 0 without events). Conditions picking events by name alone share one pass over
+        the profile links of those names (FILTER per condition); the others each join their own aggregate over
+        the events."""
+        weighted = weighted if weighted is not None else [weight is not None] * len(nodes)
+        st, cdp = self._st, self._cdp
+        out: list[tuple[str, str | None] | None] = [None] * len(nodes)
+        by_name = [i for i, node in enumerate(nodes) if _by_name(node)]
+        if by_name:
+            link, pid, ts = "ep", f"ep.{cdp.event_profile_profile}", f"ep.{cdp.event_profile_timestamp}"
+            names = sorted({nodes[i]["event"] for i in by_name})
+            selects = [f"{pid} AS profile_id"]
+            for i in by_name:
+                test = " AND ".join([f"ep.{cdp.event_profile_name} = {st.p(nodes[i]['event'])}",
+                                     *_window_terms(st, nodes[i]["window"], ts)])
+                selects.append(f"count(*) FILTER (WHERE {test}) AS n{i}")
+                if weighted[i]:
+                    selects.append(f"sum({weight(ts)}) FILTER (WHERE {test}) AS w{i}")
+            terms = [f"ep.{cdp.event_profile_name} = ANY({st.p(names, '::text[]')})"]
+            terms += _restrict(st, pid)
+            alias = _join_aggregate(st, ", ".join(selects), f"{cdp.event_profile} {link}", terms, pid,
+                                    lambda a: f"{a}.profile_id = p.{cdp.profile_id}", "ev")
+            for i in by_name:
+                out[i] = (f"COALESCE({alias}.n{i}, 0)", f"COALESCE({alias}.w{i}, 0)" if weighted[i] else None)
+        for i, node in enumerate(nodes):
+            if out[i] is not None:
+                continue
+            frm, terms, ts = _event_source(st, node, cdp, "e", "ep")
+            terms += _window_terms(st, node["window"], ts)
+            pid = f"ep.{cdp.event_profile_profile}"
+            terms += _restrict(st, pid)
+            select = f"{pid} AS profile_id, count(*) AS n" + (f", sum({weight(ts)}) AS w" if weighted[i] else "")
+            alias = _join_aggregate(st, select, frm, terms, pid, lambda a: f"{a}.profile_id = p.{cdp.profile_id}",
+                                    "ev")
+            out[i] = (f"COALESCE({alias}.n, 0)", f"COALESCE({alias}.w, 0)" if weighted[i] else None)
+        return out  # type: ignore[return-value]
+
+    def compiled(self, columns: list[str], where: str | None = None) -> Compiled:
+        """``SELECT <columns> FROM`` the surviving profiles (only ``profile_ids`` if given) with every join the
+        conditions need, ``AND (where)`` if given. The profile's columns are ``p.<name>`` (see cdp_tables)."""
+        st, cdp, crm = self._st, self._cdp, self._crm
+        sql = [f"SELECT {', '.join(columns)} FROM {cdp.profile} p"]
+        if st.need_account:
+            sql.append(f"LEFT JOIN {cdp.account} a ON a.{cdp.account_id} = p.{cdp.profile_account}")
+        if st.need_contact or st.need_company:
+            sql.append(f"LEFT JOIN {crm.contact} c ON c.{crm.contact_id} = p.{cdp.profile_crm_contact}")
+        if st.need_company:
+            sql.append(f"LEFT JOIN {crm.company} co ON co.{crm.company_id} = c.{crm.contact_company}")
+        sql.extend(st.joins)
+        sql.append(f"WHERE p.{cdp.profile_merged_into} IS NULL")
+        if st.profile_ids is not None:
+            sql.append(f"AND p.{cdp.profile_id} = ANY({_ids(st)})")
+        if where is not None:
+            sql.append(f"AND ({where})")
+        return Compiled(sql="\n".join(sql), params=st.params)
+
+
 def compile_rule(norm: dict, *, now: dt.datetime, profile_ids: list[int] | None = None) -> Compiled:
     """SQL selecting the ids of surviving profiles matching ``norm`` at ``now`` (only among ``profile_ids`` if
     given). ``norm`` comes from ``validate_rule``; segment references must have been checked by the caller."""
-    st = _State(now=now, profile_ids=list(profile_ids) if profile_ids is not None else None)
-    cdp, crm = cdp_tables(), crm_tables()
-    where = _expr(st, norm, cdp, crm, top=True)
-    sql = [f"SELECT p.{cdp.profile_id} AS id FROM {cdp.profile} p"]
-    if st.need_account:
-        sql.append(f"LEFT JOIN {cdp.account} a ON a.{cdp.account_id} = p.{cdp.profile_account}")
-    if st.need_contact or st.need_company:
-        sql.append(f"LEFT JOIN {crm.contact} c ON c.{crm.contact_id} = p.{cdp.profile_crm_contact}")
-    if st.need_company:
-        sql.append(f"LEFT JOIN {crm.company} co ON co.{crm.company_id} = c.{crm.contact_company}")
-    sql.extend(st.joins)
-    sql.append(f"WHERE p.{cdp.profile_merged_into} IS NULL")
-    if st.profile_ids is not None:
-        sql.append(f"AND p.{cdp.profile_id} = ANY({_ids(st)})")
-    sql.append(f"AND ({where})")
-    return Compiled(sql="\n".join(sql), params=st.params)
+    query = ProfileQuery(now=now, profile_ids=profile_ids)
+    where = query.condition(norm, top=True)
+    return query.compiled([f"p.{cdp_tables().profile_id} AS id"], where)
 
 
 def _ids(st: _State) -> str:
@@ -168,11 +244,16 @@ def _trait(st: _State, node: dict, cdp, crm) -> str:
     return _compare(st, _json_typed(f"({column} -> {st.p(node['key'])})", node["value_type"]), node)
 
 
+def _by_name(which: dict) -> bool:
+    """The events are picked by name alone (no type, no property filter)."""
+    return which.get("event") is not None and which.get("event_type") is None and not which.get("where")
+
+
 def _event_source(st: _State, which: dict, cdp, ev: str, ep: str) -> tuple[str, list[str], str]:
     """FROM clause and WHERE terms selecting the events ``which`` describes, with their profile, and the SQL of
     their time. Events picked by name alone are read from the profile links (name, time, profile: the
     (event_name, timestamp) index) without the wide event rows; a type or property filter joins the events."""
-    if which.get("event") is not None and which.get("event_type") is None and not which.get("where"):
+    if _by_name(which):
         return (f"{cdp.event_profile} {ep}", [f"{ep}.{cdp.event_profile_name} = {st.p(which['event'])}"],
                 f"{ep}.{cdp.event_profile_timestamp}")
     frm, terms = _events_from(st, which, cdp, ev, ep)

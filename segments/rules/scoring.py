@@ -2,8 +2,8 @@
 one parameterised SQL query (the same compiler as segments: each condition is the boolean expression the
 segment compiler makes of it, over the same per-profile aggregate joins).
 
-The query returns, for every surviving profile (or only ``profile_ids``), its linked CRM contact, the points of
-each condition (numeric[], in the model's order) and the score (their sum, at most ``cap``):
+The query returns, for every surviving profile (or only ``profile_ids``) that gets points, its linked CRM contact,
+the points of each condition (a jsonb array, in the model's order) and the score (their sum, at most ``cap``):
 
 - a condition gives its points when it holds, else 0;
 - with decay (``half_life_days``), an ``event`` condition whose count asks for at least / exactly N >= 1 events
@@ -16,11 +16,11 @@ each condition (numeric[], in the model's order) and the score (their sum, at mo
 from __future__ import annotations
 
 import datetime as dt
+import math
 from decimal import Decimal
 from typing import Any
 
 from cdp.selectors.segment_sources import cdp_tables
-from crm.selectors.segment_sources import crm_tables
 from segments.rules import compiler as c
 from segments.rules import operators as o
 from segments.rules.validation import RuleError, validate_rule
@@ -93,54 +93,49 @@ def score_condition_decays(norm: dict, half_life_days: Decimal | None) -> bool:
             and norm["count"]["value"] >= 1)
 
 
-def _decayed_event(st: c._State, node: dict, cdp, half_life_days: Decimal) -> tuple[str, str]:
-    """(holds, factor) of an event condition with decay: one aggregate join giving both the count and the
-    decayed count of the matching events."""
-    frm, terms, ts = c._event_source(st, node, cdp, "e", "ep")
-    terms += c._window_terms(st, node["window"], ts)
-    terms += c._restrict(st, f"ep.{cdp.event_profile_profile}")
-    pid = f"ep.{cdp.event_profile_profile}"
-    seconds = st.p(float(half_life_days) * 86400.0, "::float8")
-    age = f"GREATEST(0, extract(epoch FROM ({st.p(st.now)}::timestamptz - {ts})))"
-    alias = c._join_aggregate(st, f"{pid} AS profile_id, count(*) AS n, sum(power(0.5, {age} / {seconds})) AS d",
-                              frm, terms, pid, lambda a: f"{a}.profile_id = p.{cdp.profile_id}", "ev")
-    holds = c._count_test(st, f"COALESCE({alias}.n, 0)", node["count"])
-    need = st.p(node["count"]["value"], "::float8")
-    return f"COALESCE({holds}, FALSE)", f"LEAST(1.0, COALESCE({alias}.d, 0) / {need})"
-
-
 def compile_scores(conditions: list[dict], *, now: dt.datetime, profile_ids: list[int] | None = None,
                    half_life_days: Decimal | None = None, cap: Decimal | None = None) -> c.Compiled:
-    """SQL selecting ``id``, ``contact_id``, ``points`` (numeric[] per condition) and ``score`` for each
-    surviving profile (only among ``profile_ids`` if given). ``conditions`` come from
-    ``validate_score_conditions``; segment references inside them must have been checked by the caller."""
-    st = c._State(now=now, profile_ids=list(profile_ids) if profile_ids is not None else None)
-    cdp, crm = cdp_tables(), crm_tables()
+    """SQL selecting ``id``, ``contact_id``, ``points`` (jsonb array, one number per condition) and ``score`` of
+    each surviving profile that gets points from at least one condition (only among ``profile_ids`` if given).
+    ``conditions`` come from ``validate_score_conditions``; segment references inside them must have been
+    checked by the caller. Top-level event conditions are counted (and decayed) together: one pass over the
+    profile links of the events named, whatever the number of conditions."""
+    query = c.ProfileQuery(now=now, profile_ids=profile_ids)
+    cdp = cdp_tables()
+    events = [i for i, item in enumerate(conditions) if item["condition"]["type"] == "event"]
+    decays = [score_condition_decays(conditions[i]["condition"], half_life_days) for i in events]
+    tallies: dict[int, tuple[str, str | None]] = {}
+    if events:
+        weight = None
+        if half_life_days is not None:
+            # 0.5 ^ (age / half-life) = exp(-age_seconds * ln 2 / half-life seconds), age never below 0; float8
+            # throughout (extract() and power() on numeric are many times slower over millions of events).
+            rate = query.param(math.log(2) / (float(half_life_days) * 86400.0), "::float8")
+            epoch = query.param(now.timestamp(), "::float8")
+            weight = lambda ts: f"exp(LEAST(0, date_part('epoch', {ts}) - {epoch}) * {rate})"  # noqa: E731
+        found = query.event_tallies([conditions[i]["condition"] for i in events], weight, decays)
+        tallies = dict(zip(events, found, strict=True))
     columns = []
-    for item in conditions:
+    for i, item in enumerate(conditions):
         norm = item["condition"]
-        points = st.p(item["points"], "::numeric")
-        if score_condition_decays(norm, half_life_days):
-            holds, factor = _decayed_event(st, norm, cdp, half_life_days)
-            columns.append(f"CASE WHEN {holds} THEN round(({points} * {factor})::numeric, 2) ELSE 0 END")
+        points = query.param(item["points"], "::numeric")
+        if i in tallies:
+            count, decayed = tallies[i]
+            holds = query.count_test(count, norm["count"])
+            if decayed is not None:
+                need = query.param(norm["count"]["value"], "::float8")
+                factor = f"LEAST(1.0, {decayed} / {need})"
+                columns.append(f"CASE WHEN {holds} THEN round(({points} * {factor})::numeric, 2) ELSE 0 END")
+            else:
+                columns.append(f"CASE WHEN {holds} THEN {points} ELSE 0 END")
         else:
-            holds = c._expr(st, {"type": "all", "conditions": [norm]}, cdp, crm)
-            columns.append(f"CASE WHEN {holds} THEN {points} ELSE 0 END")
-    sql = [f"SELECT p.{cdp.profile_id} AS id, p.{cdp.profile_crm_contact} AS contact_id,"
-           f" ARRAY[{', '.join(columns)}]::numeric[] AS points FROM {cdp.profile} p"]
-    if st.need_account:
-        sql.append(f"LEFT JOIN {cdp.account} a ON a.{cdp.account_id} = p.{cdp.profile_account}")
-    if st.need_contact or st.need_company:
-        sql.append(f"LEFT JOIN {crm.contact} c ON c.{crm.contact_id} = p.{cdp.profile_crm_contact}")
-    if st.need_company:
-        sql.append(f"LEFT JOIN {crm.company} co ON co.{crm.company_id} = c.{crm.contact_company}")
-    sql.extend(st.joins)
-    sql.append(f"WHERE p.{cdp.profile_merged_into} IS NULL")
-    if st.profile_ids is not None:
-        sql.append(f"AND p.{cdp.profile_id} = ANY({c._ids(st)})")
-    total = "(SELECT sum(x) FROM unnest(r.points) x)"
+            columns.append(f"CASE WHEN {query.condition(norm)} THEN {points} ELSE 0 END")
+    names = [f"x{i}" for i in range(len(columns))]
+    inner = query.compiled([f"p.{cdp.profile_id} AS id", f"p.{cdp.profile_crm_contact} AS contact_id",
+                            *(f"{col} AS {name}" for col, name in zip(columns, names, strict=True))])
+    total = " + ".join(names)
     if cap is not None:
-        total = f"LEAST({total}, {st.p(cap, '::numeric')})"
-    outer = (f"SELECT r.id, r.contact_id, r.points, {total} AS score,"
-             f" EXISTS (SELECT 1 FROM unnest(r.points) x WHERE x <> 0) AS scored FROM ({chr(10).join(sql)}) r")
-    return c.Compiled(sql=outer, params=st.params)
+        total = f"LEAST({total}, {query.param(cap, '::numeric')})"
+    sql = (f"SELECT r.id, r.contact_id, to_jsonb(ARRAY[{', '.join(names)}]::numeric[]) AS points, {total} AS score"
+           f" FROM ({inner.sql}) r WHERE {' OR '.join(f'{n} <> 0' for n in names)}")
+    return c.Compiled(sql=sql, params=inner.params)

@@ -172,24 +172,46 @@ def activation_record(*, segment_id: int, at: dt.datetime, entered: bool, exited
                 ON CONFLICT (destination_id, membership_id) DO NOTHING""", params)
             queued_runs += cur.rowcount
     if queued_deliveries:
-        enqueue_on_commit("segments.tasks.send_deliveries")
+        deliveries_queue_sending(count=queued_deliveries)
     if queued_runs:
         enqueue_on_commit("segments.tasks.run_actions", segment_id)
 
 
+def deliveries_queue_sending(*, count: int) -> None:
+    """After commit, queue enough sending tasks for ``count`` new deliveries: one per batch, at most
+    SEGMENTS_WEBHOOK_TASKS (each task claims batch after batch until nothing is due, so a few tasks in parallel
+    workers share a large entry)."""
+    batches = -(-count // max(1, settings.SEGMENTS_WEBHOOK_BATCH))
+    for _ in range(max(1, min(batches, settings.SEGMENTS_WEBHOOK_TASKS))):
+        enqueue_on_commit("segments.tasks.send_deliveries")
+
+
 # --- the dead-letter list -----------------------------------------------------------------------------------
 
-@transaction.atomic
+def _replay(queryset) -> int:
+    with transaction.atomic():
+        count = queryset.filter(status__in=[Delivery.Status.DEAD, Delivery.Status.DISCARDED]).update(
+            status=Delivery.Status.PENDING, attempts=0, next_attempt_at=timezone.now(), dead_at=None)
+        if count:
+            deliveries_queue_sending(count=count)
+    return count
+
+
 def deliveries_replay(*, delivery_ids: Iterable[int]) -> int:
     """Send dead (or discarded) deliveries again, with the same delivery id and body and a fresh retry budget;
     returns how many were queued. Delivered ones are left alone."""
-    ids = list(delivery_ids)
-    now = timezone.now()
-    count = (Delivery.objects.filter(pk__in=ids, status__in=[Delivery.Status.DEAD, Delivery.Status.DISCARDED])
-             .update(status=Delivery.Status.PENDING, attempts=0, next_attempt_at=now, dead_at=None))
-    if count:
-        enqueue_on_commit("segments.tasks.send_deliveries")
-    return count
+    return _replay(Delivery.objects.filter(pk__in=list(delivery_ids)))
+
+
+def deliveries_replay_dead(*, segment_id: int | None = None, destination_id: int | None = None) -> int:
+    """Replay the whole dead-letter list (of one segment or one destination if given) in one UPDATE; returns how
+    many were queued. Discarded deliveries stay discarded."""
+    qs = Delivery.objects.filter(status=Delivery.Status.DEAD)
+    if segment_id is not None:
+        qs = qs.filter(destination__segment_id=segment_id)
+    if destination_id is not None:
+        qs = qs.filter(destination_id=destination_id)
+    return _replay(qs)
 
 
 def deliveries_discard(*, delivery_ids: Iterable[int]) -> int:

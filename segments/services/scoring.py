@@ -1,12 +1,13 @@
 """Lead scoring: managing score models and computing scores in SQL.
 
 Scores are set-based: one statement per model computes every profile's points with the compiled model
-(segments.rules.scoring) and upserts them into ProfileScore, deleting the rows of profiles that now score
-nothing (or were merged away); rows whose score did not change are not rewritten. A full rescore covers every
-surviving profile (after a model change and on the beat schedule, so decayed points fade); the real-time path
-rescores the profiles a processed batch or a CRM change touched (``profiles_rescore``, called by the same task
-that re-checks real-time segments, before them, so that segments using a score see the new one). Each model's
-scoring holds an advisory lock, so a full and a real-time rescore of one model never interleave.
+(segments.rules.scoring) and writes only the difference to ProfileScore: new rows, changed rows, and the
+deletion of rows of profiles that now score nothing (or were merged away); unchanged rows are not touched.
+A full rescore covers every surviving profile (after a model change and on the beat schedule, so decayed
+points fade); the real-time path rescores the profiles a processed batch or a CRM change touched
+(``profiles_rescore``, called by the same task that re-checks real-time segments, before them, so that segments
+using a score see the new one). Each model's scoring holds an advisory lock, so a full and a real-time rescore
+of one model never interleave.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from segments.services.definitions import rule_check
 logger = logging.getLogger(__name__)
 
 LOCK_NAMESPACE = 0x5C0  # pg advisory lock (namespace, model id): one scoring of a model at a time
+FULL_RESCORE_WORK_MEM = "256MB"
 
 
 @dataclass
@@ -154,7 +156,11 @@ def score_model_rescore_request(*, model: ScoreModel) -> int:
     return version
 
 
-def _upsert_sql(compiled_sql: str, *, restricted: bool) -> str:
+def _write_sql(compiled_sql: str, *, restricted: bool) -> str:
+    """One statement writing the difference between the scores just computed and the stored ones: new rows
+    inserted, changed ones updated, rows of profiles that score nothing now (or were merged away) deleted;
+    unchanged rows are not touched (a full rescore mostly finds nothing to write). Caller holds the model's
+    advisory lock, so no other scoring of the model writes meanwhile."""
     table = ProfileScore._meta.db_table
     t = cdp_tables()
     scope = ""
@@ -164,20 +170,24 @@ def _upsert_sql(compiled_sql: str, *, restricted: bool) -> str:
                  f"{t.profile} WHERE {t.profile_merged_into} = ANY(%(ids)s::bigint[])))")
     return f"""
         WITH scored AS MATERIALIZED ({compiled_sql}),
-        written AS (
-            INSERT INTO {table} AS s (model_id, profile_id, contact_id, score, points, scored_at)
-            SELECT %(model_id)s, r.id, r.contact_id, r.score, to_jsonb(r.points), %(at)s FROM scored r WHERE r.scored
-            ON CONFLICT (model_id, profile_id) DO UPDATE
-               SET score = EXCLUDED.score, points = EXCLUDED.points, contact_id = EXCLUDED.contact_id,
-                   scored_at = EXCLUDED.scored_at
-             WHERE (s.score, s.points, s.contact_id) IS DISTINCT FROM
-                   (EXCLUDED.score, EXCLUDED.points, EXCLUDED.contact_id)
+        diff AS MATERIALIZED (
+            SELECT o.id AS pk, r.id, r.contact_id, r.score, r.points
+              FROM scored r FULL JOIN (SELECT s.id, s.profile_id, s.score, s.points, s.contact_id FROM {table} s
+                                        WHERE s.model_id = %(model_id)s {scope}) o ON o.profile_id = r.id
+             WHERE o.id IS NULL OR r.id IS NULL
+                OR (r.score, r.points, r.contact_id) IS DISTINCT FROM (o.score, o.points, o.contact_id)),
+        inserted AS (
+            INSERT INTO {table} (model_id, profile_id, contact_id, score, points, scored_at)
+            SELECT %(model_id)s, d.id, d.contact_id, d.score, d.points, %(at)s FROM diff d WHERE d.pk IS NULL
+            RETURNING 1),
+        updated AS (
+            UPDATE {table} s SET score = d.score, points = d.points, contact_id = d.contact_id, scored_at = %(at)s
+              FROM diff d WHERE s.id = d.pk AND d.id IS NOT NULL
             RETURNING 1),
         deleted AS (
-            DELETE FROM {table} s WHERE s.model_id = %(model_id)s {scope}
-               AND NOT EXISTS (SELECT 1 FROM scored r WHERE r.id = s.profile_id AND r.scored)
+            DELETE FROM {table} s USING diff d WHERE s.id = d.pk AND d.id IS NULL
             RETURNING 1)
-        SELECT (SELECT count(*) FROM scored WHERE scored), (SELECT count(*) FROM written),
+        SELECT (SELECT count(*) FROM scored), (SELECT count(*) FROM inserted) + (SELECT count(*) FROM updated),
                (SELECT count(*) FROM deleted)"""
 
 
@@ -193,7 +203,11 @@ def _run(model: ScoreModel, norm: list[dict], *, now, profile_ids: list[int] | N
     if profile_ids is not None:
         params["ids"] = list(profile_ids)
     with connection.cursor() as cur:
-        cur.execute(_upsert_sql(compiled.sql, restricted=profile_ids is not None), params)
+        if profile_ids is None:
+            # Whole-table hash aggregates and joins (a million profiles): in memory, not spilled to disk in
+            # batches; for this statement's transaction only.
+            cur.execute("SELECT set_config('work_mem', %s, true)", [FULL_RESCORE_WORK_MEM])
+        cur.execute(_write_sql(compiled.sql, restricted=profile_ids is not None), params)
         return cur.fetchone()
 
 

@@ -16,6 +16,7 @@ import email.utils
 import hashlib
 import hmac
 import ipaddress
+import os
 import socket
 import threading
 import time
@@ -108,15 +109,8 @@ def url_problem(url: str) -> str:
     return ""
 
 
-def resolve(url: str) -> Target:
-    """Check ``url`` and resolve its host to the address to connect to. Raises Refused, or OSError when the name
-    does not resolve (a passing failure)."""
-    problem = url_problem(url)
-    if problem:
-        raise Refused(problem)
-    parts = urlsplit(url)
-    host = parts.hostname.lower()
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+def _checked_address(host: str, port: int) -> str:
+    """Resolve ``host`` and check every address of the answer; returns the one to connect to."""
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     ips = list(dict.fromkeys(info[4][0] for info in infos))
     if not ips:
@@ -125,20 +119,60 @@ def resolve(url: str) -> Target:
         bad = [ip for ip in ips if not address_allowed(ip)]
         if bad:
             raise Refused(f"{host} resolves to {bad[0]}, a non-public address.")
+    return ips[0]
+
+
+def resolve(url: str, *, resolved: dict | None = None) -> Target:
+    """Check ``url`` and resolve its host to the address to connect to. Raises Refused, or OSError when the name
+    does not resolve (a passing failure). ``resolved`` keeps the outcome of each (host, port) for the caller's
+    next calls (a batch of deliveries): an address in it was checked when it was resolved."""
+    problem = url_problem(url)
+    if problem:
+        raise Refused(problem)
+    parts = urlsplit(url)
+    host = parts.hostname.lower()
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    key = (host, port)
+    outcome = resolved.get(key) if resolved is not None else None
+    if outcome is None:
+        try:
+            outcome = _checked_address(host, port)
+        except (Refused, OSError, UnicodeError) as exc:
+            outcome = exc
+        if resolved is not None:
+            resolved[key] = outcome
+    if isinstance(outcome, BaseException):
+        raise outcome
+    ip = outcome
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
-    return Target(scheme=parts.scheme, host=host, port=port, ip=ips[0], path=path)
+    return Target(scheme=parts.scheme, host=host, port=port, ip=ip, path=path)
+
+
+def resolve_ahead(urls, *, resolved: dict) -> None:
+    """Resolve (and check) the hosts of ``urls`` into ``resolved`` before a batch's threads start, so each host is
+    asked once; the outcome, refusals included, is kept for the calls of the batch."""
+    for url in dict.fromkeys(urls):
+        try:
+            resolve(url, resolved=resolved)
+        except (Refused, OSError, UnicodeError, ValueError):
+            pass
 
 
 _pools: dict[tuple, urllib3.HTTPConnectionPool] = {}
+_pools_pid = os.getpid()
 _pools_lock = threading.Lock()
 
 
 def _pool(target: Target) -> urllib3.HTTPConnectionPool:
     """A keep-alive pool per (scheme, address, port, host name): the connection goes to the checked address."""
+    global _pools_pid  # noqa: PLW0603
     key = (target.scheme, target.ip, target.port, target.host)
     with _pools_lock:
+        if _pools_pid != os.getpid():  # a forked worker: the parent's sockets are not ours
+            _pools.clear()
+            _pools_pid = os.getpid()
         pool = _pools.get(key)
         if pool is None:
             timeout = urllib3.Timeout(connect=settings.SEGMENTS_WEBHOOK_CONNECT_TIMEOUT,
@@ -178,15 +212,15 @@ def _read_capped(response, cap: int) -> bytes:
     return data
 
 
-def post(url: str, *, body: bytes, headers: dict[str, str]) -> Result:
+def post(url: str, *, body: bytes, headers: dict[str, str], resolved: dict | None = None) -> Result:
     """POST ``body`` to ``url`` (following up to SEGMENTS_WEBHOOK_MAX_REDIRECTS redirects, each checked like the
-    first URL). Never raises for the call's outcome: the Result says what happened."""
+    first URL). Never raises for the call's outcome: the Result says what happened. ``resolved``: see resolve."""
     started = time.monotonic()
     cap = settings.SEGMENTS_WEBHOOK_MAX_RESPONSE_BYTES
     result = Result()
     for _hop in range(settings.SEGMENTS_WEBHOOK_MAX_REDIRECTS + 1):
         try:
-            target = resolve(url)
+            target = resolve(url, resolved=resolved)
         except Refused as exc:
             return Result(error=f"Refused: {exc}", refused=True, elapsed_ms=int((time.monotonic() - started) * 1000))
         except (OSError, UnicodeError) as exc:
