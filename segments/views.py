@@ -123,9 +123,11 @@ def detail(request, pk: int):
     names = profile_names([c["profile_id"] for c in changes])
     for change in changes:
         change["name"] = names[change["profile_id"]]
+    from segments.destination_views import destinations_context  # noqa: PLC0415 - it imports this module
+
     return render(request, "segments/detail.html", {
         "segment": segment, "words": segment_words(segment), "page": page, "members": member_rows(page.object_list),
-        "q": query, "chart": chart, "changes": changes,
+        "q": query, "chart": chart, "changes": changes, **destinations_context(request, segment),
     })
 
 

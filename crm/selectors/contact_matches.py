@@ -112,12 +112,21 @@ class ContactMatches(Sequence):
         return self.iterator()
 
 
-class ContactsAtLeast(Sequence):
-    """Many matches, in the list's order (``rows``, a queryset that walks the sort index), of which a probe has
-    already found ``at_least`` distinct ones: a count capped below that needs no query of its own. Slices and
-    iteration are the queryset's."""
+# Pages that start this far into a long list read their ids first (``ContactsInOrder``); earlier ones read their
+# rows at once (one query less, and the rows before them are few).
+DEFER_PAST = 200
 
-    def __init__(self, rows: QuerySet[Contact], *, at_least: int):
+
+class ContactsInOrder(Sequence):
+    """A long list in the order of ``rows`` (a queryset that walks its sort index): a later page reads its ids first,
+    along the index alone where the index holds every column the query needs (``crm_contact_lname_cover`` holds the
+    names and the visibility columns: a rep's page 50 skips 2,450 rows without reading them from the table), and
+    then the page's rows by primary key.
+
+    ``at_least``: distinct matches a probe has already found. Past the count cap of the lists and the API (they
+    show "1,000+") it is the count, with no query of its own; otherwise the count is capped just past it."""
+
+    def __init__(self, rows: QuerySet[Contact], *, at_least: int = 0):
         self.rows = rows
         self.at_least = at_least
 
@@ -125,14 +134,16 @@ class ContactsAtLeast(Sequence):
         return self.count()
 
     def count(self) -> int:
-        """``at_least`` when it is past the count cap of the lists and the API (they show "1,000+"); else the
-        count, capped just past it."""
         if self.at_least > COUNT_CAP:
             return self.at_least
         return self.rows.order_by()[: COUNT_CAP + 1].count()
 
     def __getitem__(self, key):
-        return self.rows[key]
+        if isinstance(key, int) or (key.start or 0) < DEFER_PAST:
+            return self.rows[key]
+        ids = list(self.rows.values_list("id", flat=True)[key])
+        found = {contact.pk: contact for contact in self.rows.order_by().filter(is_any("id", ids))} if ids else {}
+        return [found[pk] for pk in ids if pk in found]
 
     def iterator(self, chunk_size: int = 2000) -> Iterator[Contact]:
         return self.rows.iterator(chunk_size=chunk_size)

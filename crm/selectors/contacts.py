@@ -26,13 +26,13 @@ from django.db.models.lookups import GreaterThan
 
 from crm.extensions import contact_score_annotation
 from crm.models import Company, Contact, ContactEmail, ContactPhone, CustomFieldDefinition, Deal
-from crm.selectors.contact_matches import ContactMatches, ContactsAtLeast, contacts_probe, is_any, sort_keys
+from crm.selectors.contact_matches import ContactMatches, ContactsInOrder, contacts_probe, is_any, sort_keys
 from crm.selectors.record_lists import owned_list_filter
 from crm.selectors.sorting import page_sorts
 from crm.selectors.visibility import owned_selectors
 
 # The sortable fields (the API's ``ordering`` names) and what each sorts by: names case-insensitively, so that
-# sorting by name walks the ``crm_contact_lname`` index (``order_from_fields`` adds the final ``id``).
+# sorting by name walks the ``crm_contact_lname_cover`` index (``order_from_fields`` adds the final ``id``).
 CONTACT_ORDERING_FIELDS: dict[str, tuple] = {
     "last_name": (Lower("last_name"), Lower("first_name")),
     "first_name": (Lower("first_name"), Lower("last_name")),
@@ -146,7 +146,7 @@ SEARCH_SORT_IDS = 10_000
 
 
 def contacts_search(qs: QuerySet[Contact], query: str, *, order: Sequence | None = None,
-                    narrowed: bool = False) -> QuerySet[Contact] | ContactMatches | ContactsAtLeast:
+                    narrowed: bool = False) -> QuerySet[Contact] | ContactMatches | ContactsInOrder:
     """Narrow ``qs`` to contacts matching ``query`` (see ``contact_search_plan``) and, given ``order``, sort them.
     ``narrowed``: ``qs`` is filtered (a list's filters), so that even without a query it may hold few contacts.
 
@@ -161,7 +161,7 @@ def contacts_search(qs: QuerySet[Contact], query: str, *, order: Sequence | None
     - a broad one becomes the plan's row condition and keeps ``order``, so that the sort index is walked and
       filtered: with this many matches a page fills after a short walk (even clustered, as with "sch", the
       walk stops at the cluster). The probe has shown that its count passes the lists' cap
-      (``ContactsAtLeast``: no count query).
+      (``ContactsInOrder``: no count query; a page's ids first, then its rows).
 
     Filters without a query (``narrowed``) are probed the same way (one part: ``qs`` itself): a rep's
     "customers tagged vip" are a few thousand of a million, scattered over the name order, where the walk along
@@ -169,7 +169,7 @@ def contacts_search(qs: QuerySet[Contact], query: str, *, order: Sequence | None
     """
     plan = contact_search_plan(query)
     if plan is None and not narrowed:
-        return qs.order_by(*order) if order is not None else qs
+        return ContactsInOrder(qs.order_by(*order)) if order is not None else qs
     parts = plan.parts if plan is not None else (Q(),)
     keys = sort_keys(order) if order is not None else {}
     probes = [qs.filter(part).annotate(**keys).values_list("id", *keys).order_by().prefetch_related(None)
@@ -183,7 +183,7 @@ def contacts_search(qs: QuerySet[Contact], query: str, *, order: Sequence | None
     # Many matches (a company's contacts spread over the name order): walk the sort index.
     if order is None:
         return qs
-    return ContactsAtLeast(qs.order_by(*order), at_least=found.count)
+    return ContactsInOrder(qs.order_by(*order), at_least=found.count)
 
 
 @dataclass
