@@ -355,7 +355,11 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
     parser.add_argument("--reuse", action="store_true",
                         help="skip the load when the bench database already holds --contacts contacts")
+    parser.add_argument("--load-only", action="store_true",
+                        help="load (or reuse) the data and stop: generate outside the bench lock, measure under it")
     args = parser.parse_args()
+    if args.load_only and not args.keep:
+        parser.error("--load-only needs --keep (a later run measures the loaded data with --reuse)")
     if args.reuse and not args.skip_import:
         parser.error("--reuse needs --skip-import (the import changes the data a later run would reuse)")
     if _setup(args):
@@ -363,6 +367,8 @@ def main() -> None:
         facts = loaded_facts(n_contacts=args.contacts)
     else:
         facts = load(n_contacts=args.contacts, n_companies=args.companies)
+    if args.load_only:
+        return
     run_pages(facts, args.runs)
     if not args.skip_import:
         run_import(facts, args.import_rows, args.contacts)

@@ -39,9 +39,11 @@ from cdp.models import Source  # noqa: E402
 from crm.models import Pipeline, Team  # noqa: E402
 from crm.services.pipelines import pipeline_create  # noqa: E402
 from reports.services.rollups import event_rollups_refresh  # noqa: E402
+from reports.services.touches import touches_refresh  # noqa: E402
 
 PREFIX = "bench-"
 REPS, TEAMS, CONTACTS, LINKED, PERSONS = 50, 5, 50_000, 30_000, 300_000
+BURST = 37  # events per session
 STAGES = [
     {"name": "Lead", "probability": 10}, {"name": "Qualified", "probability": 30},
     {"name": "Proposal", "probability": 60}, {"name": "Won", "probability": 100, "is_won": True},
@@ -163,12 +165,19 @@ def load_crm(n_deals: int, n_activities: int, started: float) -> None:
 
 def load_events(n_events: int, started: float) -> None:
 
-    # Events over the last 30 days, one daily partition each, ~PERSONS people; 30% carry a userId.
+    # Events over the last 30 days, one daily partition each, ~PERSONS people; 30% carry a userId. People come in
+    # sessions (bursts) of BURST events a second apart that walk through the track events in the order of TRACK
+    # from a session-dependent start, so funnels convert; every event belongs to its person's profile, as identity
+    # resolution leaves them (a data set of an earlier generator, with one event name per person and 10% of the
+    # events linked, is regenerated).
     source = Source.objects.get_or_create(name=f"{PREFIX}web", defaults={"kind": Source.Kind.WEBSITE})[0]
     present = scalar(f"SELECT COUNT(*) FROM cdp_rawevent WHERE source_id = {source.pk}")
-    if present >= n_events * 0.99:
+    linked = scalar("SELECT COUNT(*) FROM cdp_eventprofile")
+    if present >= n_events * 0.99 and linked >= present * 0.99:
         print(f"data: {present:,} bench events present")
         return
+    sql(f"""DELETE FROM cdp_eventprofile l USING cdp_rawevent e
+             WHERE e.id = l.event_id AND e.received_at = l.received_at AND e.source_id = {source.pk}""")
     sql(f"DELETE FROM cdp_rawevent WHERE source_id = {source.pk}")
     first_contact = scalar("SELECT MIN(id) FROM crm_contact WHERE email LIKE 'bench%@example.com'")
     first_profile = scalar("SELECT MIN(id) FROM cdp_profile WHERE crm_contact_id = %s", [first_contact])
@@ -192,7 +201,8 @@ def load_events(n_events: int, started: float) -> None:
             "message_id": f"'bench-{day:%Y%m%d}-' || g", "type": "CASE WHEN g % 10 < 6 THEN 'track' "
             "WHEN g % 10 < 9 THEN 'page' ELSE 'identify' END",
             "user_id": "CASE WHEN p % 10 < 3 THEN 'u' || p END", "anonymous_id": "'a' || p",
-            "event": f"CASE WHEN g % 10 < 6 THEN ({track})[1 + (g / 10) % {len(TRACK)}] END", "timestamp": "ts",
+            "event": f"CASE WHEN g % 10 < 6 THEN ({track})[1 + (b * 3 + (g % {BURST}) / 4) % {len(TRACK)}] END",
+            "timestamp": "ts",
             "future_timestamp": "false",
             "payload": """jsonb_build_object('properties', jsonb_build_object('path', '/p/' || (g % 200),
                           'plan', (ARRAY['free', 'pro', 'team'])[1 + p % 3]),
@@ -201,14 +211,15 @@ def load_events(n_events: int, started: float) -> None:
                           'campaign', CASE WHEN g % 10 = 7 THEN jsonb_build_object('source',
                           (ARRAY['google', 'newsletter', 'linkedin'])[1 + g % 3], 'medium', 'cpc',
                           'name', 'spring') END))""",
-        }, f"""FROM (SELECT g, (g::bigint * 7919) % {PERSONS} AS p,
+        }, f"""FROM (SELECT g, b, ((b + {offset * 9011})::bigint * 7919) % {PERSONS} AS p,
                            '{start.isoformat()}'::timestamptz + (g % 86400) * interval '1 second' AS ts
-                      FROM generate_series(1, {per_day}) g) AS x""")
+                      FROM generate_series(1, {per_day}) g, LATERAL (SELECT g / {BURST} AS b) AS s) AS x""")
     print(f"  {per_day * 30:,} events: {time.perf_counter() - started:.0f} s")
-    # Events of the linked people belong to their profiles (as identity resolution leaves them).
-    sql(f"""INSERT INTO cdp_eventprofile (event_id, received_at, profile_id, timestamp)
-            SELECT id, received_at, {first_profile} + substring(anonymous_id from 2)::int, timestamp
-              FROM cdp_rawevent WHERE source_id = {source.pk} AND substring(anonymous_id from 2)::int < {LINKED}""")
+    # Every event belongs to its person's profile (the first LINKED people are the contacts' profiles).
+    sql(f"""INSERT INTO cdp_eventprofile (event_id, received_at, profile_id, timestamp, event_name)
+            SELECT id, received_at, {first_profile} + substring(anonymous_id from 2)::int, timestamp,
+                   COALESCE(event, '')
+              FROM cdp_rawevent WHERE source_id = {source.pk}""")
     for table in ("crm_deal", "crm_dealstagechange", "crm_activity", "crm_contact", "cdp_profile",
                   "cdp_rawevent", "cdp_eventprofile", "crm_deal_contacts"):
         sql(f"ANALYZE {table}")
@@ -242,9 +253,21 @@ def main() -> None:
     t = time.perf_counter()
     event_rollups_refresh()
     print(f"roll-up refresh (last 3 hours, what beat runs every 5 minutes): {(time.perf_counter() - t) * 1000:.0f} ms")
+    t = time.perf_counter()
+    touched = touches_refresh(since=now - timedelta(days=31), until=now + timedelta(hours=1))
+    sql("ANALYZE reports_touch")
+    print(f"web touches rebuild of 31 days: {touched:,} touches in {time.perf_counter() - t:.1f} s")
+    t = time.perf_counter()
+    touches_refresh()
+    print(f"web touches refresh (last 3 hours): {(time.perf_counter() - t) * 1000:.0f} ms")
 
     baseline, _ = median_ms(lambda: scalar("SELECT COUNT(*) FROM crm_deal"), args.runs)
     print(f"baseline SELECT COUNT(*) FROM crm_deal: {baseline:.0f} ms")
+    # The floor under any funnel that reads the raw events: counting its steps' events of the 30 days.
+    floor, _ = median_ms(lambda: scalar(
+        "SELECT COUNT(*) FROM cdp_rawevent WHERE type = 'track' AND event = ANY(%s) AND timestamp >= %s",
+        [["Product Viewed", "Added to Cart", "Order Completed"], timezone.now() - timedelta(days=30)]), args.runs)
+    print(f"floor: counting the funnel's step events of 30 days: {floor:.0f} ms")
     User = get_user_model()
     users = {name: User.objects.get(username=f"{PREFIX}{name}") for name in ("rep0", "manager0", "admin", "marketer")}
     today = timezone.localdate()

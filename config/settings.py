@@ -226,6 +226,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "TicketStatusEnum": "crm.models.tickets.TicketStatus",
         "TicketPriorityEnum": "crm.models.tickets.TicketPriority",
+        "DeliveryStatusEnum": "segments.models.destinations.Delivery.Status",
+        "ActionRunStatusEnum": "segments.models.destinations.ActionRun.Status",
+        "DestinationKindEnum": "segments.models.destinations.Destination.Kind",
     },
 }
 
@@ -243,7 +246,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # per task (and cold catalog caches in its Postgres backend) costs more than many small tasks themselves.
 # config.celery closes connections the Django way instead: when older than CONN_MAX_AGE or after an error.
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
-# Cyclic garbage collector thresholds in worker processes (see config.celery); Python's default is (700, 10, 10).
+# Cyclic garbage collector thresholds in Celery and web worker processes (config.celery, config.wsgi);
+# Python's default is (700, 10, 10).
 WORKER_GC_THRESHOLDS = tuple(env.list("WORKER_GC_THRESHOLDS", cast=int, default=[50_000, 20, 100]))
 CELERY_TASK_TIME_LIMIT = 30 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60

@@ -47,3 +47,30 @@ class DigestSubscription(models.Model):
 
     def __str__(self) -> str:
         return f"Weekly digest for {self.user}"
+
+
+class Touch(models.Model):
+    """A web touch: a page view, by a profile, that came from a campaign (``context.campaign``, i.e. utm_*) or
+    from another site (a referrer whose host differs from the page's own). One row per such event, copied from the
+    events table by ``reports.services.touches.touches_refresh`` (recent hours every 5 minutes, with the event
+    roll-ups) so that attribution reads the few touches of the deals' profiles instead of their every event.
+    ``profile_id`` follows the event's profile: touches of merged or split profiles are re-pointed on refresh."""
+
+    pk = models.CompositePrimaryKey("event_id", "received_at")
+    event_id = models.BigIntegerField()
+    received_at = models.DateTimeField()
+    profile_id = models.BigIntegerField()
+    ts = models.DateTimeField(help_text="The event's own time.")
+    utm_source = models.TextField(null=True, blank=True)
+    utm_medium = models.TextField(null=True, blank=True)
+    utm_campaign = models.TextField(null=True, blank=True)
+    referrer = models.TextField(null=True, blank=True, help_text="Host of a referrer other than the page's own.")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["profile_id", "ts"], name="reports_touch_profile_ts"),
+            models.Index(fields=["received_at"], name="reports_touch_received"),
+        ]
+
+    def __str__(self) -> str:
+        return f"touch {self.event_id} of profile {self.profile_id}"

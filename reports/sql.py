@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 
 from crm.models import Team
@@ -24,9 +24,13 @@ DEAL_COLUMNS = ("id", "name", "stage_id", "pipeline_id", "owner_id", "team_id", 
                 "status", "created_at", "closed_at", "expected_close_date")
 
 
-def frame(sql: str, params: Sequence | None = None, *, columns: Sequence[str] | None = None) -> pd.DataFrame:
-    """Run ONE query and return its rows as a DataFrame (column names from the cursor unless given)."""
-    with connection.cursor() as cursor:
+def frame(sql: str, params: Sequence | None = None, *, columns: Sequence[str] | None = None,
+          work_mem: str = "64MB") -> pd.DataFrame:
+    """Run ONE query and return its rows as a DataFrame (column names from the cursor unless given). The query
+    may use ``work_mem`` per sort or hash: a report's sorts and hashes over a few hundred thousand rows stay in
+    memory instead of spilling to disk (the server default is a few MB)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('work_mem', %s, true)", [work_mem])
         cursor.execute(sql, list(params or []))
         rows = cursor.fetchall()
         names = list(columns) if columns else [c.name for c in cursor.description]

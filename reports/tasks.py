@@ -1,4 +1,4 @@
-"""Periodic report work: event roll-ups and the weekly digests."""
+"""Periodic report work: event roll-ups, web touches and the weekly digests."""
 
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ from celery import shared_task
 
 from reports.services.digests import digest_send, digests_due
 from reports.services.rollups import event_rollups_refresh
+from reports.services.touches import touches_refresh
 
 
 @shared_task(name="reports.event_rollups_refresh", ignore_result=True)
 def event_rollups_refresh_task() -> None:
     event_rollups_refresh()
+    touches_refresh()
 
 
 @shared_task(name="reports.digests_send_weekly", ignore_result=True)

@@ -1,4 +1,8 @@
+import os
+
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 
 from segments.models import (
     ActionRun,
@@ -13,6 +17,7 @@ from segments.models import (
     SizeSnapshot,
 )
 from segments.services.destinations import deliveries_discard, deliveries_replay
+from segments.services.exports import export_files_delete
 
 
 @admin.register(Segment)
@@ -101,11 +106,28 @@ class ActionRunAdmin(admin.ModelAdmin):
 
 @admin.register(ExportFile)
 class ExportFileAdmin(admin.ModelAdmin):
-    """Kept member exports: the file link downloads it."""
+    """Kept member exports (written by the schedules, deleted after their retention): "Download" fetches the file
+    through the segments app's download view (media files are not served publicly: they hold personal data)."""
 
-    list_display = ["segment", "file", "rows", "size_bytes", "created_at", "expires_at"]
+    list_display = ["segment", "download", "rows", "size_bytes", "created_at", "expires_at"]
     list_select_related = ["segment"]
-    readonly_fields = ["segment", "schedule", "file", "rows", "size_bytes", "created_at", "expires_at", "created_by"]
+    readonly_fields = ["segment", "schedule", "download", "rows", "size_bytes", "created_at", "expires_at",
+                       "created_by"]
+    exclude = ["file"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.display(description="File")
+    def download(self, obj: ExportFile) -> str:
+        return format_html('<a href="{}">Download {}</a>', reverse("segments:export-file", args=[obj.pk]),
+                           os.path.basename(obj.file.name))
+
+    def delete_model(self, request, obj: ExportFile) -> None:
+        export_files_delete(files=[obj])
+
+    def delete_queryset(self, request, queryset) -> None:
+        export_files_delete(files=list(queryset))
 
 
 @admin.register(ExportSchedule)

@@ -80,8 +80,8 @@ def activation_sweep() -> None:
     if webhooks.deliveries_more_due():
         send_deliveries.delay()
     action_runs_execute(segment_id=None)
+    exports.exports_expire()  # first: retention of personal data does not wait for new exports
     exports.exports_due()
-    exports.exports_expire()
 
 
 @shared_task(name="segments.tasks.rescore_model", bind=True, ignore_result=True, max_retries=MAX_RETRIES)

@@ -11,16 +11,17 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import OperationalError
-from django.http import JsonResponse, StreamingHttpResponse
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from config.csv_export import csv_lines
+from config.csv_export import csv_stream_response
 from segments.models import Segment
 from segments.rules.validation import RuleError
 from segments.selectors import suggestions
 from segments.selectors.access import can_build_segments
+from segments.selectors.destinations import MEMBER_CSV_HEADER, member_csv_rows
 from segments.selectors.evaluation import rule_preview
 from segments.selectors.memberships import segment_recent_changes, segment_sizes
 from segments.selectors.pages import (
@@ -122,31 +123,21 @@ def detail(request, pk: int):
     names = profile_names([c["profile_id"] for c in changes])
     for change in changes:
         change["name"] = names[change["profile_id"]]
+    from segments.destination_views import destinations_context  # noqa: PLC0415 - it imports this module
+
     return render(request, "segments/detail.html", {
         "segment": segment, "words": segment_words(segment), "page": page, "members": member_rows(page.object_list),
-        "q": query, "chart": chart, "changes": changes,
+        "q": query, "chart": chart, "changes": changes, **destinations_context(request, segment),
     })
 
 
 @builder_required
 @require_GET
 def export(request, pk: int):
+    """The members (matching ``q``) as a streamed CSV: nothing is held in memory, cells are formula-safe."""
     segment = get_object_or_404(Segment, pk=pk)
-    members = members_search(segment, request.GET.get("q", ""))
-
-    def rows():
-        chunk: list = []
-        for m in members.iterator(chunk_size=2000):
-            chunk.append(m)
-            if len(chunk) == 2000:
-                yield from ([r["profile_id"], r["name"], r["since"].isoformat()] for r in member_rows(chunk))
-                chunk = []
-        yield from ([r["profile_id"], r["name"], r["since"].isoformat()] for r in member_rows(chunk))
-
-    response = StreamingHttpResponse(csv_lines(["profile_id", "name", "member_since"], rows()),
-                                     content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="segment-{segment.pk}-members.csv"'
-    return response
+    return csv_stream_response(f"segment-{segment.pk}-members.csv", MEMBER_CSV_HEADER,
+                               member_csv_rows(segment, request.GET.get("q", "")))
 
 
 @builder_required

@@ -35,7 +35,9 @@ def child_env(**extra: str) -> dict[str, str]:
 
 
 class WorkerProcess:
-    def __init__(self, *, concurrency: int = 2, queues: str = "default,ingest,segments", name: str = "w1"):
+    def __init__(self, *, concurrency: int = 2, queues: str = "default,ingest,segments", name: str = "w1",
+                 env: dict[str, str] | None = None):
+        self.env = env or {}
         self.log_path = BASE_DIR / "var" / "test-artifacts" / f"celery-{name}-{os.getpid()}.log"
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self.args = [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO",
@@ -46,7 +48,8 @@ class WorkerProcess:
     def start(self, timeout: float = 60) -> WorkerProcess:
         log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
         self._log = log
-        self.proc = subprocess.Popen(self.args, cwd=BASE_DIR, env=child_env(), stdout=log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(self.args, cwd=BASE_DIR, env=child_env(**self.env), stdout=log,
+                                     stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

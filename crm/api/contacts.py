@@ -105,8 +105,9 @@ class ContactSearchOrderingFilter(FieldOrderingFilter):
     there are (``contacts_search``). Runs after the other filters, so that the search counts only what they keep."""
 
     def filter_queryset(self, request, queryset, view):
-        return contacts_search(queryset, request.query_params.get("search", ""),
-                               order=self.order(request, queryset, view))
+        # A list is sorted; a single contact (``get_object`` filters too) only needs to match.
+        order = self.order(request, queryset, view) if getattr(view, "action", "list") == "list" else None
+        return contacts_search(queryset, request.query_params.get("search", ""), order=order)
 
     def get_schema_operation_parameters(self, view):
         search = {"name": "search", "required": False, "in": "query", "schema": {"type": "string"},

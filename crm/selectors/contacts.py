@@ -10,14 +10,10 @@ from decimal import Decimal
 from functools import reduce
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.contrib.postgres.fields import ArrayField
 from django.db.models import (
-    BigIntegerField,
-    BooleanField,
     DecimalField,
     Exists,
     F,
-    Func,
     OuterRef,
     Prefetch,
     Q,
@@ -30,12 +26,13 @@ from django.db.models.lookups import GreaterThan
 
 from crm.extensions import contact_score_annotation
 from crm.models import Company, Contact, ContactEmail, ContactPhone, CustomFieldDefinition, Deal
+from crm.selectors.contact_matches import ContactMatches, ContactsInOrder, contacts_probe, is_any, sort_keys
 from crm.selectors.record_lists import owned_list_filter
 from crm.selectors.sorting import page_sorts
 from crm.selectors.visibility import owned_selectors
 
 # The sortable fields (the API's ``ordering`` names) and what each sorts by: names case-insensitively, so that
-# sorting by name walks the ``crm_contact_lname`` index (``order_from_fields`` adds the final ``id``).
+# sorting by name walks the ``crm_contact_lname_cover`` index (``order_from_fields`` adds the final ``id``).
 CONTACT_ORDERING_FIELDS: dict[str, tuple] = {
     "last_name": (Lower("last_name"), Lower("first_name")),
     "first_name": (Lower("first_name"), Lower("last_name")),
@@ -58,18 +55,6 @@ def _digits(text: str) -> str:
 
 
 _PHONE_LIKE = re.compile(r"^\+?[\d\s().\-/]+$")
-
-
-class _IdIsAny(Func):
-    """``<id> = ANY(<array>)``: one array parameter instead of an IN list of as many parameters."""
-
-    arg_joiner = " = ANY("
-    template = "%(expressions)s)"
-    output_field = BooleanField()
-
-
-def _is_any(column: str, ids: list[int]) -> Q:
-    return Q(_IdIsAny(F(column), Value(ids, output_field=ArrayField(BigIntegerField()))))
 
 
 @dataclass(frozen=True)
@@ -103,7 +88,7 @@ def _or_linked(own: Q, rows: QuerySet) -> Q:
         return own
     if len(ids) > SEARCH_MAX_LINKED_IDS:
         return own | Q(pk__in=rows.values("contact_id"))
-    return own | _is_any("id", sorted(set(ids)))
+    return own | is_any("id", sorted(set(ids)))
 
 
 def contact_search_plan(query: str) -> ContactSearchPlan | None:
@@ -144,7 +129,7 @@ def contact_search_plan(query: str) -> ContactSearchPlan | None:
     # companies and scans every contact instead of using the contacts' company index.
     company_ids = list(Company.objects.filter(name__icontains=phrase).values_list("id", flat=True)
                        .order_by()[:SEARCH_MAX_COMPANIES])
-    return ContactSearchPlan((own, _is_any("company_id", company_ids)) if company_ids else (own,))
+    return ContactSearchPlan((own, is_any("company_id", company_ids)) if company_ids else (own,))
 
 
 def contacts_search_ids(query: str) -> QuerySet | None:
@@ -155,27 +140,28 @@ def contacts_search_ids(query: str) -> QuerySet | None:
     return Contact.objects.filter(plan.condition).values("id").order_by()
 
 
-SEARCH_INLINE_IDS = 2000
+# A probe reads at most this many matches (with their sort keys): all of them for a narrow search or filter,
+# which is then counted and sorted from what it read; more make it broad.
 SEARCH_SORT_IDS = 10_000
 
 
 def contacts_search(qs: QuerySet[Contact], query: str, *, order: Sequence | None = None,
-                    narrowed: bool = False) -> QuerySet[Contact]:
+                    narrowed: bool = False) -> QuerySet[Contact] | ContactMatches | ContactsInOrder:
     """Narrow ``qs`` to contacts matching ``query`` (see ``contact_search_plan``) and, given ``order``, sort them.
     ``narrowed``: ``qs`` is filtered (a list's filters), so that even without a query it may hold few contacts.
 
-    A probe collects the matching ids within ``qs`` (a UNION ALL with one bitmap scan per part of the plan,
-    streamed, so it stops early), enough of them to tell whether there are more than ``SEARCH_INLINE_IDS``:
+    A probe reads the matching contacts within ``qs`` (a UNION ALL with one bitmap scan per part of the plan,
+    streamed, so it stops early), up to ``SEARCH_SORT_IDS`` of them:
 
-    - a narrow search — the usual case — hands them to ``qs`` as one array parameter, so the page's count and
-      rows do not search again, and sorts them all (``_sort_without_index``): they may cluster anywhere in the
-      sort order (everyone named Schmidt sits at "S"), so walking the sort index could read most of it;
-    - a search or filter of one part reads on up to ``SEARCH_SORT_IDS`` matches and, if there are no more, is
-      treated like a narrow one (its joins fetched for the page only);
-    - a broad one becomes the plan's row condition, which a bitmap scan answers for the capped count, and keeps
-      ``order``, so that its index is walked and filtered: with this many matches a page fills after a short
-      walk, where sorting would read every match first (even clustered, as with "sch", the walk stops at the
-      cluster).
+    - a narrow search — the usual case — or filter is answered by the probe: it read every match with its sort
+      keys, counted them and sorted the first pages (``ContactMatches``; a page is then fetched by primary key).
+      A common surname ("Garcia": ~10,000 of a million) clusters in sort order (everyone named Schmidt sits at
+      "S"), where walking the sort index could read most of it, and a filter's matches spread thin over it.
+      Without ``order`` the ids go inline into ``qs`` as one array parameter;
+    - a broad one becomes the plan's row condition and keeps ``order``, so that the sort index is walked and
+      filtered: with this many matches a page fills after a short walk (even clustered, as with "sch", the
+      walk stops at the cluster). The probe has shown that its count passes the lists' cap
+      (``ContactsInOrder``: no count query; a page's ids first, then its rows).
 
     Filters without a query (``narrowed``) are probed the same way (one part: ``qs`` itself): a rep's
     "customers tagged vip" are a few thousand of a million, scattered over the name order, where the walk along
@@ -183,43 +169,21 @@ def contacts_search(qs: QuerySet[Contact], query: str, *, order: Sequence | None
     """
     plan = contact_search_plan(query)
     if plan is None and not narrowed:
-        return qs.order_by(*order) if order is not None else qs
+        return ContactsInOrder(qs.order_by(*order)) if order is not None else qs
     parts = plan.parts if plan is not None else (Q(),)
-    probes = [qs.filter(part).values_list("id", flat=True).order_by().prefetch_related(None) for part in parts]
+    keys = sort_keys(order) if order is not None else {}
+    probes = [qs.filter(part).annotate(**keys).values_list("id", *keys).order_by().prefetch_related(None)
+              for part in parts]
     probe = probes[0].union(*probes[1:], all=True).order_by() if len(probes) > 1 else probes[0]
-    # Each part yields a contact at most once: a probe that fills its limit holds more distinct ids than inlined.
-    # One part (a name-only search, a filter) reads on up to SEARCH_SORT_IDS at once, to tell how to sort.
-    limit = SEARCH_SORT_IDS + 1 if len(probes) == 1 else (SEARCH_INLINE_IDS + 1) * len(probes)
-    found = set(probe[:limit])
-    if len(found) <= SEARCH_INLINE_IDS or (len(probes) == 1 and len(found) <= SEARCH_SORT_IDS):
-        # Narrow, or one part's few thousand: a common surname ("Garcia": ~10,000 of a million) clusters in name
-        # order, where walking the name index would read every contact before the cluster; a filter's matches
-        # spread thin over it. The ids go inline (the count and the page look them up by primary key instead of
-        # repeating the search's or filter's bitmap scans) and are sorted; past SEARCH_INLINE_IDS with the joined
-        # rows fetched for the page alone (joined first, thousands of wide rows would go through the sort).
-        qs = qs.filter(_is_any("id", sorted(found)))
-        if order is None:
-            return qs
-        qs = qs.order_by(*_sort_without_index(order))
-        return _joins_as_prefetches(qs) if len(found) > SEARCH_INLINE_IDS else qs
+    found = contacts_probe(probe, limit=SEARCH_SORT_IDS + 1, order=order, rows=qs.order_by())
+    if found.complete:
+        return found.matches if order is not None else qs.filter(is_any("id", found.ids))
     if plan is not None:
         qs = qs.filter(plan.condition)
-    # Many matches of several parts (a company's contacts spread over the name order): walk the sort index.
-    return qs.order_by(*order) if order is not None else qs
-
-
-def _joins_as_prefetches(qs: QuerySet) -> QuerySet:
-    """``qs`` with its ``select_related`` joins fetched as prefetches instead (one query each, for the page)."""
-    related = qs.query.select_related
-    if not isinstance(related, dict) or not related:
+    # Many matches (a company's contacts spread over the name order): walk the sort index.
+    if order is None:
         return qs
-
-    def paths(tree: dict, prefix: str = ""):
-        for name, sub in tree.items():
-            yield f"{prefix}{name}"
-            yield from paths(sub, f"{prefix}{name}__")
-
-    return qs.select_related(None).prefetch_related(*paths(related))
+    return ContactsInOrder(qs.order_by(*order), at_least=found.count)
 
 
 @dataclass
@@ -272,26 +236,6 @@ def contacts_list(*, user: AbstractBaseUser, params: ContactListParams,
     narrowed = bool(params.owner or params.lifecycle or params.tag or params.company or params.custom)
     # Last, so that the search's probe counts only the matches the other filters keep.
     return contacts_search(qs, params.q, order=order, narrowed=narrowed), errors
-
-
-def _sort_without_index(order: tuple) -> list:
-    """The same order, written so that no index matches it (``COALESCE(x, x)``).
-
-    For a narrow search, whose matches are known ids: walking the sort index and filtering on them looks cheap
-    to the planner but is not when the matches cluster in sort order (everyone named Schmidt sits at "S").
-    Fetching the matches by id and sorting them costs the same wherever they sit.
-    """
-    result = []
-    for item in order:
-        if isinstance(item, str):
-            name = item.lstrip("-")
-            expression = Coalesce(F(name), F(name))
-            result.append(expression.desc() if item.startswith("-") else expression.asc())
-        elif isinstance(item, OrderBy):
-            result.append(OrderBy(Coalesce(item.expression, item.expression), descending=item.descending))
-        else:
-            result.append(Coalesce(item, item).asc())
-    return result
 
 
 def contact_detail(*, user: AbstractBaseUser, pk: int) -> Contact:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
+from django.db.models import QuerySet
 from django.http import QueryDict
 from django.shortcuts import render
 from django.utils.functional import cached_property
@@ -30,6 +31,8 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
+        if not isinstance(self.object_list, QuerySet):  # the matches of a narrow search, already found
+            return len(self.object_list)
         return self.object_list.order_by()[: self.COUNT_CAP + 1].count()
 
     @property

@@ -6,6 +6,9 @@ A *touch* is a page view, by a profile linked to one of the deal's contacts, tha
 the page's own). For a won deal, the first touch is the earliest such page view before the deal was created
 and the last touch the latest one before it; the deal's whole amount goes to that touch's campaign (in the
 deal's own currency, filtered like the sales report). Deals without a touch are "(no web touch)".
+
+Touches are read from ``reports.models.Touch`` (one row per touch, kept up to date with the event roll-ups), by
+the deals' profiles and time, so the report reads a few rows per deal whatever the size of the events table.
 """
 
 from __future__ import annotations
@@ -13,39 +16,29 @@ from __future__ import annotations
 import pandas as pd
 from django.contrib.auth.models import AbstractBaseUser
 
-from cdp.models import EventProfile, Profile, RawEvent
+from cdp.models import Profile
 from crm.models import Deal
 from crm.selectors.contacts import contacts_visible_to
 from reports.filters import ReportFilters
+from reports.models import Touch
 from reports.sections import money
 from reports.sql import bind, compiled, frame, visible_deals
 
 NO_TOUCH = "(no web touch)"
 CHANNEL = ["utm_source", "utm_medium", "utm_campaign", "referrer"]
 
-# Columns of a page view's campaign and referring host, and whether it is a touch at all.
-_TOUCH_COLUMNS = """
-    NULLIF(e.payload->'context'->'campaign'->>'source', '') AS utm_source,
-    NULLIF(e.payload->'context'->'campaign'->>'medium', '') AS utm_medium,
-    NULLIF(e.payload->'context'->'campaign'->>'name', '') AS utm_campaign,
-    substring(COALESCE(NULLIF(e.payload->'context'->'page'->>'referrer', ''),
-                       e.payload->'properties'->>'referrer') from '^[a-zA-Z]+://([^/:?#]+)') AS ref_host,
-    substring(COALESCE(NULLIF(e.payload->'context'->'page'->>'url', ''), e.payload->'properties'->>'url')
-              from '^[a-zA-Z]+://([^/:?#]+)') AS page_host
-"""
-_IS_TOUCH = ("(t.utm_source IS NOT NULL OR t.utm_medium IS NOT NULL OR t.utm_campaign IS NOT NULL "
-             "OR (t.ref_host IS NOT NULL AND t.ref_host IS DISTINCT FROM t.page_host))")
 _CHANNEL_OUT = """
-    COALESCE(x.utm_source, CASE WHEN x.touched THEN '(none)' ELSE '""" + NO_TOUCH + """' END) AS utm_source,
+    COALESCE(x.utm_source, CASE WHEN x.event_id IS NOT NULL THEN '(none)' ELSE '""" + NO_TOUCH + """' END)
+        AS utm_source,
     COALESCE(x.utm_medium, '(none)') AS utm_medium, COALESCE(x.utm_campaign, '(none)') AS utm_campaign,
-    COALESCE(CASE WHEN x.ref_host IS DISTINCT FROM x.page_host THEN x.ref_host END, '(none)') AS referrer
+    COALESCE(x.referrer, '(none)') AS referrer
 """
 
 
 def revenue_by_touch(*, user: AbstractBaseUser, filters: ReportFilters) -> pd.DataFrame:
     """Long frame: model (first/last), month (of the deal's close, site time zone), channel columns, deals,
     revenue — for the won deals of the period that ``user`` may see."""
-    raw, links, profiles = RawEvent._meta.db_table, EventProfile._meta.db_table, Profile._meta.db_table
+    touches, profiles = Touch._meta.db_table, Profile._meta.db_table
     deal_contacts = Deal.contacts.through._meta.db_table
     sql = f"""
         WITH d AS (SELECT v.id, v.amount, v.created_at, v.closed_at FROM {{sub0}} v
@@ -53,18 +46,15 @@ def revenue_by_touch(*, user: AbstractBaseUser, filters: ReportFilters) -> pd.Da
         dp AS (SELECT DISTINCT d.id AS deal_id, d.created_at, p.id AS profile_id
                  FROM d JOIN {deal_contacts} dc ON dc.deal_id = d.id
                  JOIN {profiles} p ON p.crm_contact_id = dc.contact_id),
-        t AS (SELECT dp.deal_id, ep.timestamp AS ts, ep.event_id, {_TOUCH_COLUMNS}
-                FROM dp JOIN {links} ep ON ep.profile_id = dp.profile_id AND ep.timestamp < dp.created_at
-                JOIN {raw} e ON e.id = ep.event_id AND e.received_at = ep.received_at AND e.type = 'page'),
-        touches AS (SELECT t.*, TRUE AS touched FROM t WHERE {_IS_TOUCH}),
-        firsts AS (SELECT DISTINCT ON (deal_id) * FROM touches ORDER BY deal_id, ts, event_id),
-        lasts AS (SELECT DISTINCT ON (deal_id) * FROM touches ORDER BY deal_id, ts DESC, event_id DESC)
+        t AS (SELECT dp.deal_id, t.ts, t.event_id, t.utm_source, t.utm_medium, t.utm_campaign, t.referrer
+                FROM dp JOIN {touches} t ON t.profile_id = dp.profile_id AND t.ts < dp.created_at),
+        firsts AS (SELECT DISTINCT ON (deal_id) * FROM t ORDER BY deal_id, ts, event_id),
+        lasts AS (SELECT DISTINCT ON (deal_id) * FROM t ORDER BY deal_id, ts DESC, event_id DESC)
         SELECT m.model, date_trunc('month', d.closed_at AT TIME ZONE :tz)::date AS month, {_CHANNEL_OUT},
                COUNT(*) AS deals, SUM(d.amount) AS revenue
           FROM d CROSS JOIN (VALUES ('first'), ('last')) AS m(model)
-          LEFT JOIN LATERAL (SELECT * FROM firsts f WHERE f.deal_id = d.id AND m.model = 'first'
-                             UNION ALL
-                             SELECT * FROM lasts l WHERE l.deal_id = d.id AND m.model = 'last') x ON TRUE
+          LEFT JOIN (SELECT 'first' AS model, * FROM firsts UNION ALL SELECT 'last', * FROM lasts) x
+                 ON x.deal_id = d.id AND x.model = m.model
          GROUP BY 1, 2, 3, 4, 5, 6
     """
     named = {"start_at": filters.start_at, "end_before": filters.end_before, "tz": filters.tz}
@@ -83,18 +73,17 @@ def touch_revenue(revenue: pd.DataFrame, model: str) -> pd.DataFrame:
 def leads_and_customers(*, user: AbstractBaseUser, filters: ReportFilters) -> pd.DataFrame:
     """Per first-touch campaign: contacts created in the period that ``user`` may see (leads), and how many of
     them are on a won deal (customers). A contact's first touch is its linked profiles' earliest touch."""
-    raw, links, profiles = RawEvent._meta.db_table, EventProfile._meta.db_table, Profile._meta.db_table
+    touches, profiles = Touch._meta.db_table, Profile._meta.db_table
     deal_contacts, deals = Deal.contacts.through._meta.db_table, Deal._meta.db_table
     contacts = compiled(contacts_visible_to(user).filter(
         created_at__gte=filters.start_at, created_at__lt=filters.end_before).order_by().values("id"))
     sql = f"""
         WITH c AS (SELECT id FROM {{sub0}} v),
-        t AS (SELECT p.crm_contact_id AS contact_id, ep.timestamp AS ts, ep.event_id, {_TOUCH_COLUMNS}
-                FROM c JOIN {profiles} p ON p.crm_contact_id = c.id
-                JOIN {links} ep ON ep.profile_id = p.id
-                JOIN {raw} e ON e.id = ep.event_id AND e.received_at = ep.received_at AND e.type = 'page'),
-        firsts AS (SELECT DISTINCT ON (contact_id) t.*, TRUE AS touched FROM t WHERE {_IS_TOUCH}
-                    ORDER BY contact_id, ts, event_id),
+        firsts AS (SELECT DISTINCT ON (p.crm_contact_id) p.crm_contact_id AS contact_id, t.event_id, t.utm_source,
+                          t.utm_medium, t.utm_campaign, t.referrer
+                     FROM c JOIN {profiles} p ON p.crm_contact_id = c.id
+                     JOIN {touches} t ON t.profile_id = p.id
+                    ORDER BY p.crm_contact_id, t.ts, t.event_id),
         won AS (SELECT DISTINCT dc.contact_id FROM {deal_contacts} dc JOIN {deals} d ON d.id = dc.deal_id
                  WHERE d.status = 'won' AND dc.contact_id IN (SELECT id FROM c))
         SELECT {_CHANNEL_OUT}, COUNT(*) AS leads, COUNT(won.contact_id) AS customers

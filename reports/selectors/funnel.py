@@ -1,11 +1,13 @@
-"""Event funnels over the events table, computed in SQL (one query).
+"""Event funnels over the events and their profile links, computed in SQL (one query).
 
 Definition (what tests/reports/test_funnel.py checks against a brute-force Python computation):
 
-- A person is the profile an event belongs to (identity resolution), else its anonymousId, else its userId.
-- Steps are 2 to 5 track event names, in order (a name may repeat). A person's attempt starts at any event of
-  step 1 whose time lies in the period; step k+1 is the person's earliest event of that name strictly after
-  step k's, no later than the start plus the conversion window.
+- A person is the profile an event belongs to (identity resolution), else its anonymousId, else its userId
+  (events without a profile are those of batches identity resolution has not processed yet).
+- Steps are 2 to 5 event names, in order (a name may repeat): track events' names, read for events with a
+  profile from the profile links as segments read them, so a page or screen of the same name counts too.
+- A person's attempt starts at any event of step 1 whose time lies in the period; step k+1 is the person's
+  earliest event of that name strictly after step k's, no later than the start plus the conversion window.
 - Each person counts once, with the attempt that gets furthest (the earliest such start on ties); the
   breakdown value is the chosen start event's ``properties[<breakdown>]``.
 - Per step: persons who reached it, conversion from step 1 and from the previous step, and the median time
@@ -20,7 +22,7 @@ from datetime import timedelta
 import pandas as pd
 from django.db import connection, transaction
 
-from cdp.models import EventProfile, RawEvent
+from cdp.models import EventProfile, IngestBatch, RawEvent
 from reports.filters import ReportFilters
 from reports.sections import ratio
 from reports.sql import frame
@@ -38,51 +40,94 @@ class FunnelQuery:
 
 
 def _sql(query: FunnelQuery) -> tuple[str, list]:
-    n = len(query.steps)
-    raw, links = RawEvent._meta.db_table, EventProfile._meta.db_table
-    values = ", ".join(f"({i + 1}, %s)" for i in range(n))
-    breakdown = "e.payload->'properties'->>%s" if query.breakdown else "NULL::text"
-    params: list = list(query.steps)
-    # The events table is partitioned by received_at: bound it loosely around the timestamps (clients may send
-    # events up to a day late) so that only the period's partitions are read.
-    window = query.window
-    start, end = query.filters.start_at, query.filters.end_before
-    scan = [start - timedelta(days=1), end + window + timedelta(days=1), start, end + window]
-    chain = []
-    for k in range(2, n + 1):
-        chain.append(f"""
-        c{k} AS (SELECT c.person, c.t1, MIN(e.ts) AS t
-                   FROM c{k - 1} c JOIN ev e ON e.person = c.person AND e.idx = {k}
-                                         AND e.ts > c.t AND e.ts <= c.t1 + %s
-                  GROUP BY 1, 2)""")
-    times = ", ".join(f"c{k}.t AS t{k}" for k in range(2, n + 1))
-    joins = " ".join(f"LEFT JOIN c{k} ON c{k}.person = c1.person AND c{k}.t1 = c1.t1" for k in range(2, n + 1))
-    level = "CASE " + " ".join(f"WHEN c{k}.t IS NOT NULL THEN {k}" for k in range(n, 1, -1)) + " ELSE 1 END"
-    counts = ", ".join(f"COUNT(*) FILTER (WHERE level >= {k}) AS reached_{k}" for k in range(1, n + 1))
-    medians = ", ".join(
-        f"percentile_cont(0.5) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM t{k} - t{k - 1})) AS median_{k}"
-        for k in range(2, n + 1))
-    sql = f"""
-        WITH steps(idx, name) AS (VALUES {values}),
-        ev AS (SELECT COALESCE(p.profile_id::text, 'a:' || e.anonymous_id, 'u:' || e.user_id) AS person,
-                      e.timestamp AS ts, s.idx, CASE WHEN s.idx = 1 THEN {breakdown} END AS bd
-                 FROM {raw} e JOIN steps s ON s.name = e.event
-                 LEFT JOIN {links} p ON p.event_id = e.id AND p.received_at = e.received_at
-                WHERE e.type = 'track' AND e.received_at >= %s AND e.received_at < %s
-                  AND e.timestamp >= %s AND e.timestamp < %s
-                  AND (e.anonymous_id IS NOT NULL OR e.user_id IS NOT NULL OR p.profile_id IS NOT NULL)),
-        c1 AS (SELECT person, ts AS t1, ts AS t, MIN(bd) AS bd FROM ev
-                WHERE idx = 1 AND ts >= %s AND ts < %s GROUP BY person, ts),
-        {",".join(chain)},
-        best AS (SELECT DISTINCT ON (c1.person) c1.person, c1.bd, c1.t1, {times}, {level} AS level
-                   FROM c1 {joins}
-                  ORDER BY c1.person, level DESC, c1.t1)
-        SELECT COALESCE(bd, '(none)') AS breakdown, {counts}, {medians}
-          FROM best GROUP BY 1
+    """The funnel in one query: one ordered pass per person instead of joins between the steps' events.
+
+    The step events are read from the profile links (name, time, profile: the (event_name, timestamp) index,
+    without the wide event rows) plus the events of batches identity resolution has not processed yet (by their
+    anonymousId or userId). Every step event becomes a row (person, ts, idx) — an event whose name is several
+    steps' becomes several rows — ordered per person by time, latest first. For a row, "the earliest event of
+    step k strictly after it" is a running MIN over the rows already seen in that order (a frame that only grows,
+    so one step per row). Paths are greedy, so the path on from a step-k event depends only on its time and only
+    grows later with it: the path on from a step-j row is its next step-(j+1) time followed by the path of the
+    earliest step-(j+1) row after it, i.e. the per-column MIN of those rows' paths. One window pass per step
+    builds the paths from the last step down to step 1; the conversion window then cuts each path at t1 + window,
+    and each person keeps the start that gets furthest (the earliest on ties). The breakdown property is read
+    from the chosen start events only.
     """
-    if query.breakdown:
-        params.append(query.breakdown)
-    params += scan + [start, end] + [window] * (n - 1)
+    n = len(query.steps)
+    raw, links, batches = RawEvent._meta.db_table, EventProfile._meta.db_table, IngestBatch._meta.db_table
+    window, bd = query.window, query.breakdown
+    start, end = query.filters.start_at, query.filters.end_before
+    # Latest first, so that the frame of "the rows strictly later than this one" starts at the partition's start
+    # and only grows (an aggregate over a growing frame is updated, not recomputed, per row).
+    later = ("(PARTITION BY pid, anon ORDER BY ts DESC "
+             "RANGE BETWEEN UNBOUNDED PRECEDING AND '1 microsecond'::interval PRECEDING)")
+    # A start's breakdown value (rows without a profile carry theirs): the least among the person's step-1
+    # events at that time, its peers.
+    peers = ("MIN(bd) OVER (PARTITION BY pid, anon ORDER BY ts DESC RANGE BETWEEN CURRENT ROW AND CURRENT ROW)"
+             if bd else "NULL::text")
+    # layer0 adds, for every row, the next time of each step k >= 2 (n{k}). Layer j (1 <= j <= n-2) adds the
+    # path on from a step-(n-1-j) row: p{j}_{k} for k > n-1-j, the MIN over later step-(n-j) rows of their path.
+    layers = [f"""SELECT ev.*, {peers} AS bd1, {", ".join(f"MIN(ts) FILTER (WHERE idx = {k}) OVER w AS n{k}"
+                                                          for k in range(2, n + 1))}
+                  FROM ev WINDOW w AS {later}"""]
+
+    def path(j: int, k: int) -> str:
+        """Column holding t_k of the path that continues from a step-(n-1-j) row, after layer j."""
+        return f"n{k}" if k == n - j else f"p{j}_{k}"
+
+    for j in range(1, n - 1):
+        s = n - 1 - j
+        cols = ", ".join(f"MIN({path(j - 1, k)}) FILTER (WHERE idx = {s + 1}) OVER w AS p{j}_{k}"
+                         for k in range(s + 2, n + 1))
+        layers.append(f"SELECT l.*, {cols} FROM layer{j - 1} l WINDOW w AS {later}")
+    last = n - 2  # after it, step-1 rows hold their whole path: t_k in path(last, k) for k = 2..n
+    t = {1: "l.ts", **{k: f"l.{path(last, k)}" for k in range(2, n + 1)}}
+    # Path times increase, so those within the window are a prefix of the path (NULL: no such event).
+    level = "1 + " + " + ".join(f"COALESCE(({t[k]} <= l.ts + %s)::int, 0)" for k in range(2, n + 1))
+    # k: level, -t1 (epoch), then the gaps in seconds; the greatest k per person is the attempt that gets furthest,
+    # the earliest on ties.
+    key = f"ARRAY[{level}, -EXTRACT(EPOCH FROM l.ts)" + "".join(
+        f", EXTRACT(EPOCH FROM {t[k]} - {t[k - 1]})" for k in range(2, n + 1)) + "]::float8[]"
+    if bd:
+        best = """SELECT DISTINCT ON (pid, anon) pid, anon, k, ts, bd1 AS bd FROM starts
+                   ORDER BY pid, anon, k[1] DESC, ts"""
+        value = f"""COALESCE(CASE WHEN b.pid IS NULL THEN b.bd ELSE (
+            SELECT MIN(e.payload->'properties'->>%s) FROM {links} l
+              JOIN {raw} e ON e.id = l.event_id AND e.received_at = l.received_at
+             WHERE l.profile_id = b.pid AND l.timestamp = b.ts AND l.event_name = %s) END,
+            '(none)')"""
+    else:
+        best, value = "SELECT pid, anon, MAX(k) AS k FROM starts GROUP BY pid, anon", "NULL::text"
+    counts = ", ".join(f"COUNT(*) FILTER (WHERE k[1] >= {k}) AS reached_{k}" for k in range(1, n + 1))
+    medians = ", ".join(
+        f"percentile_cont(0.5) WITHIN GROUP (ORDER BY k[{k + 1}]) FILTER (WHERE k[1] >= {k}) AS median_{k}"
+        for k in range(2, n + 1))
+    chain = ",\n        ".join(f"layer{j} AS ({sql})" for j, sql in enumerate(layers))
+    sql = f"""
+        WITH steps(idx, name) AS (VALUES {", ".join(f"({i + 1}, %s)" for i in range(n))}),
+        ev AS (SELECT l.profile_id AS pid, NULL::text COLLATE "C" AS anon, l.timestamp AS ts, s.idx,
+                      NULL::text AS bd
+                 FROM {links} l JOIN steps s ON s.name = l.event_name
+                WHERE l.timestamp >= %s AND l.timestamp < %s
+               UNION ALL
+               SELECT NULL, COALESCE('a:' || e.anonymous_id, 'u:' || e.user_id) COLLATE "C", e.timestamp, s.idx,
+                      {"CASE WHEN s.idx = 1 THEN e.payload->'properties'->>%s END" if bd else "NULL::text"}
+                 FROM {batches} b JOIN {raw} e ON e.source_id = b.source_id AND e.received_at = b.received_at
+                                               AND e.batch_id = b.id
+                 JOIN steps s ON s.name = e.event
+                WHERE b.processed_at IS NULL AND e.type = 'track' AND e.timestamp >= %s AND e.timestamp < %s
+                  AND (e.anonymous_id IS NOT NULL OR e.user_id IS NOT NULL)
+                  AND NOT EXISTS (SELECT 1 FROM {links} x WHERE x.event_id = e.id AND x.received_at = e.received_at)),
+        {chain},
+        starts AS (SELECT l.pid, l.anon, l.ts, l.bd1, {key} AS k
+                     FROM layer{last} l WHERE l.idx = 1 AND l.ts >= %s AND l.ts < %s),
+        best AS ({best})
+        SELECT {value} AS breakdown, {counts}, {medians}
+          FROM best b GROUP BY 1
+    """
+    params: list = [*query.steps, start, end + window, *([bd] if bd else []), start, end + window,
+                    *[window] * (n - 1), start, end, *([bd, query.steps[0]] if bd else [])]
     return sql, params
 
 
@@ -94,11 +139,10 @@ def funnel(query: FunnelQuery) -> pd.DataFrame:
         raise ValueError(f"A funnel has {MIN_STEPS} to {MAX_STEPS} steps.")
     n = len(query.steps)
     with transaction.atomic(), connection.cursor() as cursor:
-        # The planner cannot estimate the CTEs' sizes (it guesses one row) and would join the step events by a
-        # nested loop, quadratic in events per person; the joins are on person, so hash joins are always right.
-        cursor.execute("SET LOCAL enable_nestloop = off")
-        cursor.execute("SET LOCAL work_mem = '64MB'")
-        wide = frame(*_sql(query))
+        # The query's many expressions would make JIT compile for seconds (measured: 13 s of a 33 s run) to save
+        # far less. Millions of step events are sorted once per person and time: in memory (work_mem).
+        cursor.execute("SET LOCAL jit = off")
+        wide = frame(*_sql(query), work_mem="256MB")
     if not query.breakdown:
         wide["breakdown"] = "(all)"
     if wide.empty:

@@ -115,20 +115,20 @@ def stage_conversion(*, user: AbstractBaseUser, filters: ReportFilters) -> pd.Da
                      AND v.created_at >= :start_at AND v.created_at < :end_before),
         ch AS (SELECT c.deal_id, c.to_stage_id AS stage_id, c.changed_at,
                       LEAD(c.changed_at) OVER (PARTITION BY c.deal_id ORDER BY c.changed_at, c.id) AS left_at
-                 FROM crm_dealstagechange c WHERE c.deal_id IN (SELECT id FROM d)),
+                 FROM crm_dealstagechange c JOIN d ON d.id = c.deal_id),
         stay AS (SELECT stage_id, deal_id,
                         SUM(EXTRACT(EPOCH FROM left_at - changed_at)) / 86400.0 AS days
                    FROM ch WHERE left_at IS NOT NULL GROUP BY 1, 2),
-        reach AS (SELECT ch.deal_id, MAX(s."order") AS max_order
-                    FROM ch JOIN crm_stage s ON s.id = ch.stage_id AND NOT s.is_lost GROUP BY 1),
-        reached AS (SELECT s.id, COUNT(r.deal_id) AS n FROM crm_stage s
-                      LEFT JOIN reach r ON r.max_order >= s."order"
-                     WHERE s.pipeline_id = (SELECT id FROM pl) GROUP BY s.id),
+        furthest AS (SELECT MAX(s."order") AS max_order
+                       FROM ch JOIN crm_stage s ON s.id = ch.stage_id AND NOT s.is_lost GROUP BY ch.deal_id),
+        per_order AS (SELECT max_order, COUNT(*) AS n FROM furthest GROUP BY 1),
         times AS (SELECT stage_id, AVG(days) AS avg_days,
                          percentile_cont(0.5) WITHIN GROUP (ORDER BY days) AS median_days
                     FROM stay GROUP BY 1)
-        SELECT s.name AS stage, s.is_won, rd.n AS reached, t.avg_days, t.median_days
-          FROM crm_stage s JOIN reached rd ON rd.id = s.id LEFT JOIN times t ON t.stage_id = s.id
+        SELECT s.name AS stage, s.is_won,
+               (SELECT COALESCE(SUM(n), 0) FROM per_order WHERE max_order >= s."order") AS reached,
+               t.avg_days, t.median_days
+          FROM crm_stage s LEFT JOIN times t ON t.stage_id = s.id
          WHERE s.pipeline_id = (SELECT id FROM pl) AND NOT s.is_lost
          ORDER BY s."order"
     """
@@ -147,10 +147,10 @@ def activities_per_rep_week(*, user: AbstractBaseUser, filters: ReportFilters) -
     """Activities (all kinds) per owner per week (Mondays, site time zone): one row per week of the period, one
     column per rep, and a total."""
     sql = """
-        SELECT date_trunc('week', a.occurred_at AT TIME ZONE :tz)::date AS week, """ + USER_NAME + """ AS rep,
-               COUNT(*) AS n
-          FROM {sub0} a LEFT JOIN auth_user u ON u.id = a.owner_id
-         GROUP BY 1, 2
+        SELECT w.week, """ + USER_NAME + """ AS rep, w.n
+          FROM (SELECT date_trunc('week', a.occurred_at AT TIME ZONE :tz)::date AS week, a.owner_id, COUNT(*) AS n
+                  FROM {sub0} a GROUP BY 1, 2) AS w
+          LEFT JOIN auth_user u ON u.id = w.owner_id
     """
     df = frame(*bind(sql, [visible_activities(user, filters)], _period(filters)))
     df["week"] = pd.to_datetime(df["week"])

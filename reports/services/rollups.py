@@ -16,7 +16,7 @@ from cdp.models import RawEvent
 from reports.models import EventHourly, PageHourly
 
 REFRESH_HOURS = 3
-_LOCK = 0x5245_5054  # advisory lock key for roll-up rebuilds ("REPT")
+ROLLUP_LOCK = 0x5245_5054  # advisory lock key for roll-up rebuilds ("REPT")
 PATH_SQL = ("LEFT(COALESCE(NULLIF(payload->'properties'->>'path', ''), "
             "NULLIF(payload->'context'->'page'->>'path', ''), '(unknown)'), 500)")
 
@@ -30,7 +30,7 @@ def event_rollups_refresh(*, since: datetime | None = None, until: datetime | No
     raw, ev, pages = RawEvent._meta.db_table, EventHourly._meta.db_table, PageHourly._meta.db_table
     params = {"since": since, "until": until}
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK])
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ROLLUP_LOCK])
         cursor.execute(f"DELETE FROM {ev} WHERE hour >= %(since)s AND hour < %(until)s", params)
         cursor.execute(f"DELETE FROM {pages} WHERE hour >= %(since)s AND hour < %(until)s", params)
         cursor.execute(f"""

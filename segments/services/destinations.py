@@ -188,17 +188,30 @@ def deliveries_queue_sending(*, count: int) -> None:
 
 # --- the dead-letter list -----------------------------------------------------------------------------------
 
-@transaction.atomic
+def _replay(queryset) -> int:
+    with transaction.atomic():
+        count = queryset.filter(status__in=[Delivery.Status.DEAD, Delivery.Status.DISCARDED]).update(
+            status=Delivery.Status.PENDING, attempts=0, next_attempt_at=timezone.now(), dead_at=None)
+        if count:
+            deliveries_queue_sending(count=count)
+    return count
+
+
 def deliveries_replay(*, delivery_ids: Iterable[int]) -> int:
     """Send dead (or discarded) deliveries again, with the same delivery id and body and a fresh retry budget;
     returns how many were queued. Delivered ones are left alone."""
-    ids = list(delivery_ids)
-    now = timezone.now()
-    count = (Delivery.objects.filter(pk__in=ids, status__in=[Delivery.Status.DEAD, Delivery.Status.DISCARDED])
-             .update(status=Delivery.Status.PENDING, attempts=0, next_attempt_at=now, dead_at=None))
-    if count:
-        deliveries_queue_sending(count=count)
-    return count
+    return _replay(Delivery.objects.filter(pk__in=list(delivery_ids)))
+
+
+def deliveries_replay_dead(*, segment_id: int | None = None, destination_id: int | None = None) -> int:
+    """Replay the whole dead-letter list (of one segment or one destination if given) in one UPDATE; returns how
+    many were queued. Discarded deliveries stay discarded."""
+    qs = Delivery.objects.filter(status=Delivery.Status.DEAD)
+    if segment_id is not None:
+        qs = qs.filter(destination__segment_id=segment_id)
+    if destination_id is not None:
+        qs = qs.filter(destination_id=destination_id)
+    return _replay(qs)
 
 
 def deliveries_discard(*, delivery_ids: Iterable[int]) -> int:

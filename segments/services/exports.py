@@ -4,17 +4,21 @@ segment into a static list. The on-demand download is streamed by the view (conf
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import tempfile
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from config.csv_export import SafeWriter
 from segments.models import ExportFile, ExportSchedule, Membership, Segment, SizeSnapshot
 from segments.selectors.destinations import MEMBER_CSV_HEADER, member_csv_rows
+
+logger = logging.getLogger(__name__)
 
 
 def export_file_write(*, segment: Segment, schedule: ExportSchedule | None = None,
@@ -67,30 +71,41 @@ def export_schedule_set(*, segment: Segment, every_hours: int, keep_days: int, e
 
 
 def exports_due(*, now: dt.datetime | None = None) -> int:
-    """Write the scheduled exports that are due (each schedule claimed with SKIP LOCKED); returns how many."""
+    """Write the scheduled exports that are due (each schedule claimed with SKIP LOCKED); returns how many. A
+    schedule whose export fails is logged and tried again in an hour; the others still run."""
     now = now or timezone.now()
     written = 0
     while True:
         with transaction.atomic():
             schedule = (ExportSchedule.objects.select_for_update(skip_locked=True).select_related("segment")
-                        .filter(enabled=True, next_run_at__lte=now).order_by("next_run_at").first())
+                        .filter(Q(next_run_at__lte=now) | Q(next_run_at__isnull=True), enabled=True)
+                        .order_by(F("next_run_at").asc(nulls_first=True)).first())
             if schedule is None:
                 return written
-            export_file_write(segment=schedule.segment, schedule=schedule, now=now)
-            schedule.next_run_at = now + dt.timedelta(hours=schedule.every_hours)
+            try:
+                with transaction.atomic():
+                    export_file_write(segment=schedule.segment, schedule=schedule, now=now)
+            except Exception:
+                logger.exception("Scheduled export %s of segment %s failed", schedule.pk, schedule.segment_id)
+                schedule.next_run_at = now + min(dt.timedelta(hours=1), dt.timedelta(hours=schedule.every_hours))
+            else:
+                schedule.next_run_at = now + dt.timedelta(hours=schedule.every_hours)
+                written += 1
             schedule.save(update_fields=["next_run_at"])
-            written += 1
+
+
+def export_files_delete(*, files: list[ExportFile]) -> int:
+    """Delete kept export files: the stored file (they hold personal data), then the row; returns how many."""
+    for export in files:
+        if export.file.name:
+            export.file.storage.delete(export.file.name)  # no error when it is gone already
+    return ExportFile.objects.filter(pk__in=[f.pk for f in files]).delete()[1].get(ExportFile._meta.label, 0)
 
 
 def exports_expire(*, now: dt.datetime | None = None) -> int:
     """Delete export files past their retention (the stored file, then the row); returns how many."""
     now = now or timezone.now()
-    count = 0
-    for export in ExportFile.objects.filter(expires_at__lte=now):
-        export.file.delete(save=False)
-        export.delete()
-        count += 1
-    return count
+    return export_files_delete(files=list(ExportFile.objects.filter(expires_at__lte=now)))
 
 
 @transaction.atomic

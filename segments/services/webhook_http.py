@@ -150,6 +150,16 @@ def resolve(url: str, *, resolved: dict | None = None) -> Target:
     return Target(scheme=parts.scheme, host=host, port=port, ip=ip, path=path)
 
 
+def resolve_ahead(urls, *, resolved: dict) -> None:
+    """Resolve (and check) the hosts of ``urls`` into ``resolved`` before a batch's threads start, so each host is
+    asked once; the outcome, refusals included, is kept for the calls of the batch."""
+    for url in dict.fromkeys(urls):
+        try:
+            resolve(url, resolved=resolved)
+        except (Refused, OSError, UnicodeError, ValueError):
+            pass
+
+
 _pools: dict[tuple, urllib3.HTTPConnectionPool] = {}
 _pools_pid = os.getpid()
 _pools_lock = threading.Lock()

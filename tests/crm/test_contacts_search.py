@@ -44,22 +44,18 @@ def search(query):
     ("nobody", []),
     ("   ", ["Ed", "Jane", "Müller"]),
 ])
-@pytest.mark.parametrize(("inline_ids", "sort_ids"), [(2000, 10_000), (0, 10_000), (0, 0)],
-                         ids=["narrow-inlined", "broad-sorted", "broad-index-walk"])
+@pytest.mark.parametrize("sort_ids", [10_000, 2, 0], ids=["narrow-probed", "broad-after-two", "broad-index-walk"])
 @pytest.mark.parametrize("max_linked", [5000, 0], ids=["linked-ids", "linked-subquery"])
-def test_search(people, query, expected, inline_ids, sort_ids, max_linked, monkeypatch):
+def test_search(people, query, expected, sort_ids, max_linked, monkeypatch):
     # Both strategies (ids inlined after the probe, or a row condition for broad searches) find the same rows,
     # whether the contacts of matching emails/phones are handed over as ids or, past the cap, as a subquery.
-    monkeypatch.setattr(contacts_selectors, "SEARCH_INLINE_IDS", inline_ids)
     monkeypatch.setattr(contacts_selectors, "SEARCH_SORT_IDS", sort_ids)
     monkeypatch.setattr(contacts_selectors, "SEARCH_MAX_LINKED_IDS", max_linked)
     assert search(query) == expected
 
 
-@pytest.mark.parametrize(("inline_ids", "sort_ids"), [(2000, 10_000), (0, 10_000), (0, 0)],
-                         ids=["narrow-inlined", "broad-sorted", "broad-index-walk"])
-def test_search_results_come_in_the_list_order(admin_user, inline_ids, sort_ids, monkeypatch):
-    monkeypatch.setattr(contacts_selectors, "SEARCH_INLINE_IDS", inline_ids)
+@pytest.mark.parametrize("sort_ids", [10_000, 2, 0], ids=["narrow-probed", "broad-after-two", "broad-index-walk"])
+def test_search_results_come_in_the_list_order(admin_user, sort_ids, monkeypatch):
     monkeypatch.setattr(contacts_selectors, "SEARCH_SORT_IDS", sort_ids)
     acme = CompanyFactory(name="Acme Rocket Works")
     for first, last in [("Zoe", "berg"), ("Al", "Adams"), ("Max", "Cole"), ("Ann", "adams")]:
@@ -88,13 +84,11 @@ def test_search_ids_union_is_distinct(people):
     assert contacts_search_ids("  ") is None
 
 
-@pytest.mark.parametrize(("inline_ids", "sort_ids"), [(2000, 10_000), (1, 10_000), (0, 0)],
-                         ids=["narrow-inlined", "sorted-joins-prefetched", "broad-index-walk"])
-def test_filtered_lists_are_probed_and_keep_the_list_order(admin_user, sales_user, inline_ids, sort_ids,
+@pytest.mark.parametrize("sort_ids", [10_000, 2, 0], ids=["narrow-probed", "broad-after-two", "broad-index-walk"])
+def test_filtered_lists_are_probed_and_keep_the_list_order(admin_user, sales_user, sort_ids,
                                                            monkeypatch, django_assert_max_num_queries):
     # Filters without a search are probed like a search: few matches are sorted by id lookups (past the inline
     # limit with company, owner and team fetched for the page alone), many walk the sort index; same rows.
-    monkeypatch.setattr(contacts_selectors, "SEARCH_INLINE_IDS", inline_ids)
     monkeypatch.setattr(contacts_selectors, "SEARCH_SORT_IDS", sort_ids)
     acme = CompanyFactory(name="Acme Rocket Works")
     for first, last, stage in [("Zoe", "berg", "customer"), ("Al", "Adams", "customer"), ("Max", "Cole", "lead"),
@@ -113,3 +107,37 @@ def test_filtered_lists_are_probed_and_keep_the_list_order(admin_user, sales_use
     assert rows(lifecycle="customer", tag="vip") == expected
     assert rows(lifecycle="customer", tag="vip", sort="-name") == expected[::-1]
     assert [r[0] for r in rows(owner=str(sales_user.pk), sort="-created")] == ["Ann", "Max", "Al", "Zoe"]
+
+
+@pytest.mark.parametrize("sort_ids", [10_000, 2], ids=["narrow-probed", "broad-walked"])
+def test_search_pages_past_the_probes_first_window_and_counts_from_the_probe(sales_client, sales_user, sort_ids,
+                                                                             monkeypatch,
+                                                                             django_assert_max_num_queries):
+    # The probe sorts only its first rows (FIRST_WINDOW); a later page sorts its own window; the count shown is
+    # the probe's (narrow) or the capped one (broad), the same either way, and each page holds the right rows.
+    from crm.selectors import contact_matches
+    from crm.views.list_support import CappedPaginator
+
+    monkeypatch.setattr(contacts_selectors, "SEARCH_SORT_IDS", sort_ids)
+    monkeypatch.setattr(contact_matches, "FIRST_WINDOW", 7)
+    monkeypatch.setattr(CappedPaginator, "COUNT_CAP", 30)
+    for i in range(60):
+        ContactFactory(owner=sales_user, first_name=f"N{59 - i:02d}", last_name="Rocketeer")
+    ContactFactory(owner=sales_user, first_name="Other", last_name="Person")
+    ContactFactory(first_name="N99", last_name="Rocketeer")  # another rep's: not visible, not counted
+
+    def page(number):
+        response = sales_client.get("/crm/contacts/", {"q": "rocketeer", "page": number})
+        assert response.status_code == 200
+        return response
+
+    first = page(1)
+    assert "30+ contacts" in first.content.decode()
+    assert [c.first_name for c in first.context["page"].object_list] == [f"N{i:02d}" for i in range(50)]
+    second = page(2)
+    assert [c.first_name for c in second.context["page"].object_list] == [f"N{i:02d}" for i in range(50, 60)]
+    assert not second.context["page"].has_next()
+    qs, _errors = contacts_list(user=sales_user, params=ContactListParams(q="rocketeer", sort="-name"))
+    with django_assert_max_num_queries(2):  # one sorted window of ids, one query for the rows
+        assert [c.first_name for c in qs[55:58]] == ["N04", "N03", "N02"]
+    assert len(qs) == 60  # the probe's count, or (broad, having found fewer than the cap) a capped count

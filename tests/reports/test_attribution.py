@@ -22,11 +22,14 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from cdp.models import Profile
 from crm.models import Contact
 from reports.filters import ReportFilters
+from reports.models import Touch
 from reports.selectors import attribution
+from reports.services.touches import touches_refresh
 from tests.crm.deal_factories import DealFactory, make_pipeline
 from tests.crm.factories import ContactFactory
 from tests.factories import UserFactory
@@ -76,7 +79,8 @@ def world(db, settings):
         page(p2, utc(2026, 1, 1), campaign=("linkedin", "social", "launch")),
         page(p4, utc(2026, 1, 3), campaign=("google", "cpc", "spring")),
     ])
-    return {"admin": admin, "sam": sam, "bob": bob}
+    touches_refresh(since=utc(2025, 12, 1), until=utc(2026, 5, 1))
+    return {"admin": admin, "sam": sam, "bob": bob, "profiles": (p1, p2, p4), "contacts": (c1, c2, c3, c4)}
 
 
 def _rows(df, *columns):
@@ -129,3 +133,46 @@ def test_attribution_page_and_excel(client, world):
     support = UserFactory(username="sue", role="Support")
     client.force_login(support)
     assert client.get("/reports/attribution/").status_code == 403
+
+
+def test_touches_follow_merges_and_the_last_touch_is_the_last_before_creation(db, settings):
+    """Through the real ingestion path: a campaign page view of an anonymous visitor becomes the contact's touch
+    once the visitor logs in (profiles merged); a touch later on the day the deal was created does not count."""
+    from tests.cdp.identity_support import T0, ingest, msg, profile_of, source
+
+    settings.TIME_ZONE = "UTC"
+    sam = UserFactory(username="sam", role="Sales")
+    contact = ContactFactory(owner=sam)
+    src = source(kind="website")
+
+    def visit(minute, anonymous_id, name):
+        context = {"page": {"url": "https://shop.example.com/"},
+                   "campaign": {"source": "newsletter", "medium": "email", "name": name}}
+        return msg("page", minute=minute, anonymousId=anonymous_id, context=context)
+
+    ingest(src, [msg("identify", minute=0, userId="u1")])
+    known = profile_of("user_id", "u1")
+    Profile.objects.filter(pk=known.pk).update(crm_contact_id=contact.pk)
+    ingest(src, [visit(60, "d2", "morning")])
+    touches_refresh()
+    visitor = profile_of("anonymous_id", "d2")
+    assert visitor.pk != known.pk
+    assert list(Touch.objects.values_list("profile_id", "utm_campaign")) == [(visitor.pk, "morning")]
+
+    before_merge = timezone.now()
+    ingest(src, [msg("identify", minute=120, anonymousId="d2", userId="u1"), visit(300, "d2", "evening")])
+    assert profile_of("anonymous_id", "d2").pk == known.pk  # the visitor was merged into the known person
+    # Only events received since the merge are recomputed: the morning touch is re-pointed by the merge record.
+    touches_refresh(since=before_merge)
+    assert sorted(Touch.objects.values_list("profile_id", "utm_campaign")) == [
+        (known.pk, "evening"), (known.pk, "morning")]
+
+    pipeline = make_pipeline()
+    deal = DealFactory(owner=sam, pipeline=pipeline, stage=pipeline.stages.get(name="Won"), amount=Decimal("700"))
+    deal.contacts.set([contact])
+    created = T0.replace(hour=15)  # after the morning visit (13:00), before the evening one (17:00), same day
+    type(deal).objects.filter(pk=deal.pk).update(created_at=created, closed_at=utc(2026, 11, 20))
+    period = ReportFilters(start=date(2026, 11, 1), end=date(2026, 11, 30))
+    revenue = attribution.revenue_by_touch(user=sam, filters=period)
+    for model in ("first", "last"):
+        assert _rows(attribution.touch_revenue(revenue, model), "utm_campaign", "revenue") == [("morning", 700.0)]

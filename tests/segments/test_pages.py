@@ -44,7 +44,7 @@ def test_save_from_the_builder_form_then_see_members(marketer_client, django_cap
     listing = marketer_client.get(reverse("segments:index")).content.decode()
     assert "Pro users" in listing
     csv = b"".join(marketer_client.get(reverse("segments:export", args=[segment.pk])).streaming_content).decode()
-    assert csv.splitlines()[0] == "profile_id,name,member_since" and "<b>Ann</b>" in csv
+    assert csv.splitlines()[0] == "\ufeffprofile_id,name,member_since" and "<b>Ann</b>" in csv
 
 
 @pytest.mark.django_db
