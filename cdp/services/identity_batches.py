@@ -104,7 +104,8 @@ def _claim(batch_id: int) -> list[IngestBatch]:
     picked: list[int] = []
     if budget > 0:
         candidates = (IngestBatch.objects.filter(source_id=batch.source_id, processed_at__isnull=True)
-                      .exclude(pk=batch_id).order_by("received_at", "id").values_list("id", "event_count")[:_MAX_CANDIDATES])
+                      .exclude(pk=batch_id).order_by("received_at", "id")
+                      .values_list("id", "event_count")[:_MAX_CANDIDATES])
         for pk, count in candidates:
             if count > budget:
                 break
