@@ -1,8 +1,8 @@
 """The one place that decides which navigation links a user sees: each link names the permission check its
 page applies (the same functions the views call), so no role is offered a page that answers 403.
 
-Templates read ``nav.main``, ``nav.crm`` and ``nav.cdp`` (context processor :func:`navigation`); every list is
-built lazily, once per request, and only when a template asks for it.
+Templates read ``nav.main``, ``nav.crm``, ``nav.cdp`` and ``nav.segments`` (context processor
+:func:`navigation`); every list is built lazily, once per request, and only when a template asks for it.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from django.urls import reverse
 from cdp.selectors.source_pages import can_manage_sources, can_view_sources
 from crm.selectors.assignment import can_create_records
 from crm.selectors.tickets import my_open_ticket_count
+from crm.selectors.visibility import is_admin
 from segments.selectors.access import can_build_segments
 
 
@@ -59,6 +60,10 @@ CDP = (
     NavLink("Profiles", "cdp:profile-list", can_view_sources, section="profiles"),
     NavLink("Computed traits", "cdp:computed-traits", can_view_sources, section="computed"),
     NavLink("Read tokens", "cdp:read-tokens", can_manage_sources, section="tokens"),
+)
+SEGMENTS = (
+    NavLink("Lead scoring", "segments:scoring", can_build_segments, testid="scoring-link"),
+    NavLink("Dead letters", "segments:dead-letters", is_admin, testid="dead-letters-link"),
 )
 
 
@@ -105,6 +110,10 @@ class Navigation:
     @cached_property
     def cdp(self) -> list[ShownLink]:
         return self._links(CDP)
+
+    @cached_property
+    def segments(self) -> list[ShownLink]:
+        return self._links(SEGMENTS)
 
 
 def navigation(request) -> dict:

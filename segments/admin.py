@@ -1,6 +1,8 @@
 import os
 
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -17,7 +19,7 @@ from segments.models import (
     SizeSnapshot,
 )
 from segments.services.destinations import deliveries_discard, deliveries_replay
-from segments.services.exports import export_files_delete
+from segments.services.exports import export_files_delete, export_schedule_check
 
 
 @admin.register(Segment)
@@ -130,7 +132,26 @@ class ExportFileAdmin(admin.ModelAdmin):
         export_files_delete(files=list(queryset))
 
 
+class ExportScheduleForm(forms.ModelForm):
+    class Meta:
+        model = ExportSchedule
+        fields = ["segment", "every_hours", "keep_days", "enabled", "next_run_at"]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("every_hours") is not None and data.get("keep_days") is not None:
+            try:
+                export_schedule_check(every_hours=data["every_hours"], keep_days=data["keep_days"])
+            except ValidationError as exc:
+                for field, messages in exc.message_dict.items():
+                    self.add_error(field, messages)
+        return data
+
+
 @admin.register(ExportSchedule)
 class ExportScheduleAdmin(admin.ModelAdmin):
+    """Scheduled member exports; a new schedule runs at the next sweep when no first run time is given."""
+
+    form = ExportScheduleForm
     list_display = ["segment", "every_hours", "keep_days", "enabled", "next_run_at"]
     list_select_related = ["segment"]

@@ -1,18 +1,23 @@
-"""Lead scoring pages for marketers and admins: the score models (default first) and a form to create or
-change one (conditions as the rule language's JSON, checked with errors per item)."""
+"""Lead scoring pages for marketers and admins: the score models (default first) and the editor that creates or
+changes one: rows of (label, points, condition), each condition edited with the segment rule builder
+(static/js/score-editor.js keeps the ``conditions`` field, JSON of the rows, in step; it is also editable as
+JSON under "Advanced"), checked with errors named per row."""
 
 from __future__ import annotations
 
 import json
+import re
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from segments.models import ScoreModel
 from segments.rules.validation import RuleError
 from segments.scoring_api import ENGAGEMENT_EXAMPLE
 from segments.selectors.scoring import score_models
+from segments.selectors.suggestions import builder_catalog
 from segments.services.scoring import (
     score_model_create,
     score_model_rescore_request,
@@ -64,10 +69,27 @@ def _form(request, model: ScoreModel | None):
         values = {"name": model.name if model else "", "description": model.description if model else "",
                   "half_life_days": model.half_life_days if model else None, "cap": model.cap if model else None,
                   "is_default": model.is_default if model else False,
-                  "conditions_text": json.dumps(model.conditions if model else ENGAGEMENT_EXAMPLE["conditions"],
-                                                indent=2)}
-    return render(request, "segments/scoring/form.html", {"model": model, "values": values, "errors": errors},
-                  status=400 if errors else 200)
+                  "conditions": model.conditions if model else ENGAGEMENT_EXAMPLE["conditions"]}
+        values["conditions_text"] = json.dumps(values["conditions"], indent=2)
+    conditions = values.get("conditions", [])
+    invalid_json = request.method == "POST" and "conditions" not in values
+    return render(request, "segments/scoring/form.html", {
+        "model": model, "values": values, "errors": [{**e, "where": _where(e["path"])} for e in errors],
+        "invalid_json": invalid_json,
+        "editor_config": {"conditions": conditions if isinstance(conditions, list) else [], "errors": errors,
+                          "catalog": builder_catalog(), "suggest_url": reverse("segments:suggest"),
+                          "invalid_json": invalid_json},
+    }, status=400 if errors else 200)
+
+
+def _where(path: str) -> str:
+    """An error's place in words: ``conditions[2].condition.where[0].op`` → "Condition 3, where[0].op"."""
+    match = re.match(r"conditions\[(\d+)\]\.?(.*)", path or "")
+    if not match:
+        return {"": "Model", "conditions": "Conditions", "half_life_days": "Half-life", "cap": "Cap",
+                "name": "Name", "is_default": "Default"}.get(path or "", path)
+    rest = match.group(2).removeprefix("condition").lstrip(".")
+    return f"Condition {int(match.group(1)) + 1}" + (f", {rest}" if rest else "")
 
 
 @builder_required

@@ -183,6 +183,8 @@ def profile_paths() -> dict[str, Any]:
         "identifiers": ("ProfileIdentifiers", "Every identifier of the person.", views.identifiers),
         "segments": ("ProfileSegments", "The segments the person is in.", views.segments),
         "events": ("ProfileEvents", "The person's events, newest first, a page at a time.", views.events),
+        "scores": ("ProfileScores", "The person's lead scores, one per score model (default first), with the "
+                   "points each condition gave.", views.scores),
     }
     paths: dict[str, Any] = {}
     for name, (ref, summary, view) in what.items():
@@ -222,6 +224,20 @@ def profile_components() -> dict[str, Any]:
                                "created_at": {"type": "string", "format": "date-time"}}}}}},
         "ProfileSegments": {"type": "object", "required": ["profile_id", "segments"], "properties": {
             "profile_id": pid, "segments": {"type": "array", "items": _OBJECT}}},
+        "ProfileScores": {"type": "object", "required": ["profile_id", "scores"], "properties": {
+            "profile_id": pid,
+            "scores": {"type": "array", "description": "Models under which the person scores nothing are left out.",
+                       "items": {
+                "type": "object", "required": ["model_id", "model", "default", "score", "why", "scored_at"],
+                "properties": {
+                    "model_id": {"type": "integer"}, "model": {"type": "string", "description": "The model's name."},
+                    "default": {"type": "boolean", "description": "The model reps see in the CRM."},
+                    "score": {"type": "number", "description": "The sum of the points, at most the model's cap."},
+                    "why": {"type": "array", "description": "The conditions that gave points, in the model's order.",
+                            "items": {"type": "object", "required": ["label", "points"], "properties": {
+                                "label": {"type": "string"}, "points": {"type": "number"}}}},
+                    "scored_at": {"type": "string", "format": "date-time"},
+                }}}}},
         "ProfileEvents": {"type": "object", "required": ["profile_id", "data", "cursor"], "properties": {
             "profile_id": pid,
             "data": {"type": "array", "items": {

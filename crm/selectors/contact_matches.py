@@ -1,6 +1,8 @@
-"""The matches of a narrow contact search or filter, found by one probe that also sorts them: counted and
-paged without searching again. The probe reads every match (with its sort keys) and Postgres sorts them with a
-bounded top-N sort for the first pages; a later page runs the probe again for its own window."""
+"""How a contact list is read past its search or filters, so that it is counted and paged cheaply at a
+million contacts: ``contacts_probe`` reads the matches of a search or filter (up to a limit) with their sort
+keys; a narrow one becomes ``ContactMatches`` (counted by the probe, its first pages sorted by the probe with a
+bounded top-N sort, a later page by the probe again), a long list ``ContactsInOrder`` (the sort index walked, a
+later page's ids read from the index first, the count known from the probe when it passed the cap)."""
 
 from __future__ import annotations
 
@@ -44,6 +46,15 @@ def _order_terms(order: Sequence) -> list[str]:
             nulls = " NULLS FIRST" if item.nulls_first else " NULLS LAST"
         terms.append(f"_sort{position} {'DESC' if descending else 'ASC'}{nulls}")
     return terms
+
+
+def _rows_in_order(rows: QuerySet[Contact], ids: list[int]) -> list[Contact]:
+    """The contacts ``ids`` of ``rows`` (one query by primary key), in the order of ``ids``; those no longer in
+    ``rows`` (deleted, hidden meanwhile) left out."""
+    if not ids:
+        return []
+    found = {contact.pk: contact for contact in rows.filter(is_any("id", ids))}
+    return [found[pk] for pk in ids if pk in found]
 
 
 # The first rows the probe sorts and returns at once: the first page of the list (50, and one more to tell
@@ -98,10 +109,7 @@ class ContactMatches(Sequence):
             return [row[0] for row in cursor.fetchall()]
 
     def _fetch(self, ids: list[int]) -> list[Contact]:
-        if not ids:
-            return []
-        found = {contact.pk: contact for contact in self.rows.filter(is_any("id", ids))}
-        return [found[pk] for pk in ids if pk in found]
+        return _rows_in_order(self.rows, ids)
 
     def iterator(self, chunk_size: int = 2000) -> Iterator[Contact]:
         ids = self._ids(0, None) if self._count > len(self._first_ids) else self._first_ids
@@ -112,12 +120,21 @@ class ContactMatches(Sequence):
         return self.iterator()
 
 
-class ContactsAtLeast(Sequence):
-    """Many matches, in the list's order (``rows``, a queryset that walks the sort index), of which a probe has
-    already found ``at_least`` distinct ones: a count capped below that needs no query of its own. Slices and
-    iteration are the queryset's."""
+# Pages that start this far into a long list read their ids first (``ContactsInOrder``); earlier ones read their
+# rows at once (one query less, and the rows before them are few).
+DEFER_PAST = 200
 
-    def __init__(self, rows: QuerySet[Contact], *, at_least: int):
+
+class ContactsInOrder(Sequence):
+    """A long list in the order of ``rows`` (a queryset that walks its sort index): a later page reads its ids first,
+    along the index alone where the index holds every column the query needs (``crm_contact_lname_cover`` holds the
+    names and the visibility columns: a rep's page 50 skips 2,450 rows without reading them from the table), and
+    then the page's rows by primary key.
+
+    ``at_least``: distinct matches a probe has already found. Past the count cap of the lists and the API (they
+    show "1,000+") it is the count, with no query of its own; otherwise the count is capped just past it."""
+
+    def __init__(self, rows: QuerySet[Contact], *, at_least: int = 0):
         self.rows = rows
         self.at_least = at_least
 
@@ -125,14 +142,14 @@ class ContactsAtLeast(Sequence):
         return self.count()
 
     def count(self) -> int:
-        """``at_least`` when it is past the count cap of the lists and the API (they show "1,000+"); else the
-        count, capped just past it."""
         if self.at_least > COUNT_CAP:
             return self.at_least
         return self.rows.order_by()[: COUNT_CAP + 1].count()
 
     def __getitem__(self, key):
-        return self.rows[key]
+        if isinstance(key, int) or (key.start or 0) < DEFER_PAST:
+            return self.rows[key]
+        return _rows_in_order(self.rows.order_by(), list(self.rows.values_list("id", flat=True)[key]))
 
     def iterator(self, chunk_size: int = 2000) -> Iterator[Contact]:
         return self.rows.iterator(chunk_size=chunk_size)

@@ -26,13 +26,13 @@ from django.db.models.lookups import GreaterThan
 
 from crm.extensions import contact_score_annotation
 from crm.models import Company, Contact, ContactEmail, ContactPhone, CustomFieldDefinition, Deal
-from crm.selectors.contact_matches import ContactMatches, ContactsAtLeast, contacts_probe, is_any, sort_keys
+from crm.selectors.contact_matches import ContactMatches, ContactsInOrder, contacts_probe, is_any, sort_keys
 from crm.selectors.record_lists import owned_list_filter
 from crm.selectors.sorting import page_sorts
 from crm.selectors.visibility import owned_selectors
 
 # The sortable fields (the API's ``ordering`` names) and what each sorts by: names case-insensitively, so that
-# sorting by name walks the ``crm_contact_lname`` index (``order_from_fields`` adds the final ``id``).
+# sorting by name walks the ``crm_contact_lname_cover`` index (``order_from_fields`` adds the final ``id``).
 CONTACT_ORDERING_FIELDS: dict[str, tuple] = {
     "last_name": (Lower("last_name"), Lower("first_name")),
     "first_name": (Lower("first_name"), Lower("last_name")),
@@ -141,17 +141,22 @@ def contacts_search_ids(query: str) -> QuerySet | None:
 
 
 # A probe reads at most this many matches (with their sort keys): all of them for a narrow search or filter,
-# which is then counted and sorted from what it read; more make it broad.
+# which is then counted and sorted from what it read; more make it broad. A search's matches may cluster in
+# sort order (a common surname: ~10,000 of a million, all at one letter), where walking the sort index reads
+# everything before the cluster. A filter's matches spread evenly over it (tags, stages, owners have nothing to
+# do with names): N of V visible contacts fill a page after a walk of about 50 * V / N rows, less than the probe
+# would read past a few thousand matches.
 SEARCH_SORT_IDS = 10_000
+FILTER_SORT_IDS = 3_000
 
 
 def contacts_search(qs: QuerySet[Contact], query: str, *, order: Sequence | None = None,
-                    narrowed: bool = False) -> QuerySet[Contact] | ContactMatches | ContactsAtLeast:
+                    narrowed: bool = False) -> QuerySet[Contact] | ContactMatches | ContactsInOrder:
     """Narrow ``qs`` to contacts matching ``query`` (see ``contact_search_plan``) and, given ``order``, sort them.
     ``narrowed``: ``qs`` is filtered (a list's filters), so that even without a query it may hold few contacts.
 
     A probe reads the matching contacts within ``qs`` (a UNION ALL with one bitmap scan per part of the plan,
-    streamed, so it stops early), up to ``SEARCH_SORT_IDS`` of them:
+    streamed, so it stops early), up to ``SEARCH_SORT_IDS`` of them (``FILTER_SORT_IDS`` without a query):
 
     - a narrow search — the usual case — or filter is answered by the probe: it read every match with its sort
       keys, counted them and sorted the first pages (``ContactMatches``; a page is then fetched by primary key).
@@ -161,7 +166,7 @@ def contacts_search(qs: QuerySet[Contact], query: str, *, order: Sequence | None
     - a broad one becomes the plan's row condition and keeps ``order``, so that the sort index is walked and
       filtered: with this many matches a page fills after a short walk (even clustered, as with "sch", the
       walk stops at the cluster). The probe has shown that its count passes the lists' cap
-      (``ContactsAtLeast``: no count query).
+      (``ContactsInOrder``: no count query; a page's ids first, then its rows).
 
     Filters without a query (``narrowed``) are probed the same way (one part: ``qs`` itself): a rep's
     "customers tagged vip" are a few thousand of a million, scattered over the name order, where the walk along
@@ -169,13 +174,14 @@ def contacts_search(qs: QuerySet[Contact], query: str, *, order: Sequence | None
     """
     plan = contact_search_plan(query)
     if plan is None and not narrowed:
-        return qs.order_by(*order) if order is not None else qs
+        return ContactsInOrder(qs.order_by(*order)) if order is not None else qs
     parts = plan.parts if plan is not None else (Q(),)
     keys = sort_keys(order) if order is not None else {}
     probes = [qs.filter(part).annotate(**keys).values_list("id", *keys).order_by().prefetch_related(None)
               for part in parts]
     probe = probes[0].union(*probes[1:], all=True).order_by() if len(probes) > 1 else probes[0]
-    found = contacts_probe(probe, limit=SEARCH_SORT_IDS + 1, order=order, rows=qs.order_by())
+    limit = (SEARCH_SORT_IDS if plan is not None else FILTER_SORT_IDS) + 1
+    found = contacts_probe(probe, limit=limit, order=order, rows=qs.order_by())
     if found.complete:
         return found.matches if order is not None else qs.filter(is_any("id", found.ids))
     if plan is not None:
@@ -183,7 +189,7 @@ def contacts_search(qs: QuerySet[Contact], query: str, *, order: Sequence | None
     # Many matches (a company's contacts spread over the name order): walk the sort index.
     if order is None:
         return qs
-    return ContactsAtLeast(qs.order_by(*order), at_least=found.count)
+    return ContactsInOrder(qs.order_by(*order), at_least=found.count)
 
 
 @dataclass

@@ -49,10 +49,8 @@ def export_file_write(*, segment: Segment, schedule: ExportSchedule | None = Non
     return export
 
 
-def export_schedule_set(*, segment: Segment, every_hours: int, keep_days: int, enabled: bool = True,
-                        by: AbstractBaseUser | None = None) -> ExportSchedule:
-    """Export ``segment`` every ``every_hours`` hours, keeping each file ``keep_days`` days (one schedule per
-    segment; the first export is due now)."""
+def export_schedule_check(*, every_hours: int, keep_days: int) -> None:
+    """Raise ValidationError (keyed by field) unless the interval and the retention are in range."""
     errors = {}
     if not 1 <= every_hours <= 24 * 31:
         errors["every_hours"] = "Export every 1 to 744 hours."
@@ -60,6 +58,13 @@ def export_schedule_set(*, segment: Segment, every_hours: int, keep_days: int, e
         errors["keep_days"] = "Keep files 1 to 3650 days."
     if errors:
         raise ValidationError(errors)
+
+
+def export_schedule_set(*, segment: Segment, every_hours: int, keep_days: int, enabled: bool = True,
+                        by: AbstractBaseUser | None = None) -> ExportSchedule:
+    """Export ``segment`` every ``every_hours`` hours, keeping each file ``keep_days`` days (one schedule per
+    segment; the first export is due now)."""
+    export_schedule_check(every_hours=every_hours, keep_days=keep_days)
     schedule = ExportSchedule.objects.filter(segment=segment).order_by("id").first()
     if schedule is None:
         return ExportSchedule.objects.create(segment=segment, every_hours=every_hours, keep_days=keep_days,

@@ -15,7 +15,8 @@ import os
 import random
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -202,39 +203,61 @@ def _threads(workers: int) -> ThreadPoolExecutor:
         return _executor
 
 
+def _submit(claimed: list[Delivery], *, now: dt.datetime, concurrency: int | None = None) -> list[Future]:
+    """Start the POSTs of a claimed batch on this process's sending threads. Each host of the batch is resolved
+    (and checked) once, before the threads start."""
+    resolved: dict = {}
+    webhook_http.resolve_ahead([d.destination.url for d in claimed], resolved=resolved)
+    pool = _threads(concurrency or settings.SEGMENTS_WEBHOOK_CONCURRENCY)
+    return [pool.submit(delivery_post, d, now=now, resolved=resolved) for d in claimed]
+
+
+def _add(total: SendOutcome, out: SendOutcome) -> None:
+    for f in ("sent", "delivered", "retrying", "dead"):
+        setattr(total, f, getattr(total, f) + getattr(out, f))
+
+
 def deliveries_send(*, ids: list[int] | None = None, limit: int | None = None, now: dt.datetime | None = None,
                     retries: bool = True, concurrency: int | None = None) -> SendOutcome:
     """Send up to ``limit`` due deliveries (only ``ids`` if given) and record their outcomes. With
     ``retries=False`` a failure is final at once (benchmarks). Safe to run in several workers at once."""
     given = now
     now = now or timezone.now()
-    limit = limit or settings.SEGMENTS_WEBHOOK_BATCH
-    claimed = _claim(now=now, limit=limit, ids=ids)
+    claimed = _claim(now=now, limit=limit or settings.SEGMENTS_WEBHOOK_BATCH, ids=ids)
     if not claimed:
         return SendOutcome()
-    resolved: dict = {}  # each host is resolved (and checked) once per batch
-    webhook_http.resolve_ahead([d.destination.url for d in claimed], resolved=resolved)
-    workers = min(concurrency or settings.SEGMENTS_WEBHOOK_CONCURRENCY, len(claimed))
-    if workers <= 1:
+    if min(concurrency or settings.SEGMENTS_WEBHOOK_CONCURRENCY, len(claimed)) <= 1:
+        resolved: dict = {}
         results = [delivery_post(d, now=now, resolved=resolved) for d in claimed]
     else:
-        pool = _threads(concurrency or settings.SEGMENTS_WEBHOOK_CONCURRENCY)
-        results = list(pool.map(lambda d: delivery_post(d, now=now, resolved=resolved), claimed))
-    return _record(list(zip(claimed, results, strict=True)), now=given or timezone.now(),
-                   retries=retries)
+        results = [f.result() for f in _submit(claimed, now=now, concurrency=concurrency)]
+    return _record(list(zip(claimed, results, strict=True)), now=given or timezone.now(), retries=retries)
 
 
 def deliveries_send_due(*, budget_seconds: float | None = None) -> SendOutcome:
-    """Send due deliveries batch after batch for up to ``budget_seconds``; returns the totals."""
+    """Send due deliveries batch after batch for up to ``budget_seconds`` (then finish what is in flight);
+    returns the totals. Two batches are in flight: while one batch's POSTs run, the next is claimed and started
+    and the finished one is recorded, so the sending threads do not wait for the database."""
     budget = settings.SEGMENTS_WEBHOOK_TASK_SECONDS if budget_seconds is None else budget_seconds
     total = SendOutcome()
     started = time.monotonic()
+    inflight: deque[tuple[list[Delivery], list[Future]]] = deque()
+    exhausted = False
     while True:
-        out = deliveries_send()
-        for f in ("sent", "delivered", "retrying", "dead"):
-            setattr(total, f, getattr(total, f) + getattr(out, f))
-        if out.sent == 0 or time.monotonic() - started > budget:
+        while not exhausted and len(inflight) < 2:
+            if time.monotonic() - started > budget and (inflight or total.sent):
+                break  # out of time (but one batch at least)
+            now = timezone.now()
+            claimed = _claim(now=now, limit=settings.SEGMENTS_WEBHOOK_BATCH, ids=None)
+            if not claimed:
+                exhausted = True
+                break
+            inflight.append((claimed, _submit(claimed, now=now)))
+        if not inflight:
             return total
+        claimed, futures = inflight.popleft()
+        results = [f.result() for f in futures]
+        _add(total, _record(list(zip(claimed, results, strict=True)), now=timezone.now(), retries=True))
 
 
 def deliveries_more_due(*, now: dt.datetime | None = None) -> bool:

@@ -9,11 +9,12 @@ document.addEventListener("htmx:responseError", (event) => {
   setTimeout(() => box.remove(), 6000);
 });
 
-// Confirmation before a destructive submit: <form data-confirm="Delete this contact?">. The text is an HTML
-// attribute (escaped by the template engine) read as data, never evaluated: no inline handlers anywhere.
+// Confirmation before a destructive submit: <form data-confirm="Delete this contact?">, or on one submit button
+// of a form: <button data-confirm="...">. The text is an HTML attribute (escaped by the template engine) read as
+// data, never evaluated: no inline handlers anywhere.
 document.addEventListener("submit", (event) => {
-  const form = event.target.closest("form[data-confirm]");
-  if (form && !window.confirm(form.dataset.confirm)) {
+  const text = event.submitter?.dataset.confirm || event.target.closest("form[data-confirm]")?.dataset.confirm;
+  if (text && !window.confirm(text)) {
     event.preventDefault();
     event.stopImmediatePropagation();
   }

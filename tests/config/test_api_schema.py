@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
+from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
@@ -23,6 +24,7 @@ from schemathesis.checks import (
 )
 
 from crm.services.saved_views import saved_view_save
+from segments.models import ProfileScore, ScoreModel
 from tests.cdp.factories import ProfileFactory, ReadTokenFactory, SourceFactory
 from tests.crm.deal_factories import TaskFactory
 from tests.crm.factories import CompanyFactory, ContactFactory, CustomFieldDefinitionFactory
@@ -59,7 +61,11 @@ def records(admin_user):
 @pytest.fixture
 def credentials(admin_user, records):
     """Authorization headers per API: the admin's token (CRM API), a read token (profiles), a write key (/v1)."""
-    ProfileFactory(identifiers=[("user_id", "42"), ("email", "ann@example.com")], traits={"plan": "pro"})
+    profile = ProfileFactory(identifiers=[("user_id", "42"), ("email", "ann@example.com")], traits={"plan": "pro"})
+    model = ScoreModel.objects.create(name="Fit", is_default=True, conditions=[
+        {"label": "Pro plan", "points": 20, "condition": {"type": "trait", "key": "plan", "op": "equals",
+                                                          "value": "pro"}}])
+    ProfileScore.objects.create(model=model, profile_id=profile.pk, score=20, points=[20], scored_at=timezone.now())
     return {
         "crm": {"Authorization": f"Token {Token.objects.create(user=admin_user).key}"},
         "profiles": {"Authorization": f"Bearer {ReadTokenFactory(scopes=['identifiers', 'traits', 'events'],
@@ -120,7 +126,8 @@ def test_every_operation_documents_its_errors_in_the_one_error_shape():
     document = SchemaGenerator().get_schema(request=None, public=True)
     assert set(document["components"]["schemas"]["Error"]["required"]) == {"error", "detail"}
     operations = [(path, method, op) for path, ops in document["paths"].items() for method, op in ops.items()]
-    assert {"/v1/track", "/v1/alias", "/v1/batch", "/v1/profiles/{ident}/events"} <= {p for p, _, _ in operations}
+    assert {"/v1/track", "/v1/alias", "/v1/batch", "/v1/profiles/{ident}/events",
+            "/v1/profiles/{ident}/scores"} <= {p for p, _, _ in operations}
     for path, method, operation in operations:
         responses = operation["responses"]
         assert "401" in responses, (method, path)

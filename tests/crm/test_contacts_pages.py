@@ -243,3 +243,19 @@ def test_large_lists_show_a_capped_count_and_still_page(sales_client, sales_user
     rows = [c.first_name for c in second.context["page"].object_list]
     assert rows == [f"N{i}" for i in range(50, 70)]  # past the cap nothing is cut off
     assert not second.context["page"].has_next()
+
+
+def test_later_pages_read_their_ids_first_and_keep_order_and_scoping(sales_client, sales_user, monkeypatch):
+    # Pages past DEFER_PAST rows read the page's ids (along the name index) and then its rows: same rows,
+    # same order, still only the rep's contacts.
+    from crm.selectors import contact_matches
+
+    monkeypatch.setattr(contact_matches, "DEFER_PAST", 10)
+    for i in range(60):
+        ContactFactory(owner=sales_user, first_name=f"N{i:02d}", last_name="Same")
+    for i in range(5):
+        ContactFactory(first_name=f"N{i:02d}x", last_name="Same")  # another rep's
+    second = sales_client.get(reverse("contact-list"), {"page": 2})
+    assert [c.first_name for c in second.context["page"].object_list] == [f"N{i}" for i in range(50, 60)]
+    descending = sales_client.get(reverse("contact-list"), {"page": 2, "sort": "-name"})
+    assert [c.first_name for c in descending.context["page"].object_list] == [f"N{i:02d}" for i in range(9, -1, -1)]

@@ -166,6 +166,15 @@ def test_a_failing_export_is_tried_again_in_an_hour_and_does_not_stop_the_others
     assert ExportFile.objects.count() == 2
 
 
+def test_the_admin_refuses_a_schedule_out_of_range(client, admin_user, segment):
+    response = login(client, admin_user).post(reverse("admin:segments_exportschedule_add"), {
+        "segment": segment.pk, "every_hours": 0, "keep_days": 30, "enabled": "on", "next_run_at_0": "",
+        "next_run_at_1": ""})
+    assert response.status_code == 200  # the form again, with the error at its field
+    assert "Export every 1 to 744 hours." in response.content.decode()
+    assert not ExportSchedule.objects.exists()
+
+
 @pytest.mark.parametrize(("every_hours", "keep_days", "field"), [(0, 30, "every_hours"), (24, 0, "keep_days"),
                                                                  (24 * 32, 30, "every_hours")])
 def test_schedule_settings_out_of_range_are_refused(segment, every_hours, keep_days, field):

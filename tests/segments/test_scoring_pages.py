@@ -1,9 +1,11 @@
 """Where reps see lead scores: the contact list (sortable, filterable, with the "why"), the contact page, deal
-cards on the board and My work, each within a query budget; and crm never needs segments to do it."""
+cards on the board and My work, each within a query budget; and crm never needs segments to do it. The score
+model editor page marketers use (its browser test: tests/e2e/test_score_editor.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 
 import pytest
@@ -102,3 +104,41 @@ def test_crm_pages_work_without_any_score_model(sales_client, sales_user):
     response = sales_client.get(reverse("contact-list"), {"sort": "-score"})
     assert response.status_code == 200 and "Solo" in response.content.decode()
     assert 'data-testid="lead-score"' not in response.content.decode()
+
+
+def test_score_model_editor_gives_rows_to_the_rule_builder_and_names_errors_per_row(client, marketing_user):
+    """The editor page hands its rows (label, points, condition) and the rule builder's catalog to the editor
+    script; a refused save comes back with the rows as posted and errors named by row, in words."""
+    client.force_login(marketing_user)
+    model = ScoreModel.objects.create(name="Fit", conditions=ITEMS[2:])
+    page = client.get(reverse("segments:scoring-edit", args=[model.pk]))
+    html = page.content.decode()
+    assert 'id="score-rows"' in html and "js/score-editor.js" in html and "js/segments-builder.js" in html
+    config = page.context["editor_config"]
+    assert config["conditions"] == ITEMS[2:] and config["errors"] == [] and not config["invalid_json"]
+    assert {"operators", "count_ops", "pipelines"} <= set(config["catalog"])
+    posted = [{"label": "Pro plan", "points": "lots", "condition": ITEMS[2]["condition"]},
+              {"label": "Viewed", "points": 5, "condition": {"type": "event", "event": "", "count": {
+                  "op": "at_least", "value": 1}}}]
+    bad = client.post(reverse("segments:scoring-edit", args=[model.pk]),
+                      {"name": "Fit", "conditions": json.dumps(posted)})
+    assert bad.status_code == 400
+    html = bad.content.decode()
+    assert "<strong>Condition 1, points</strong>" in html and "<strong>Condition 2, event</strong>" in html
+    config = bad.context["editor_config"]
+    assert config["conditions"] == posted  # the rows as the marketer left them
+    assert {"conditions[0].points", "conditions[1].condition.event"} <= {e["path"] for e in config["errors"]}
+    model.refresh_from_db()
+    assert model.conditions == ITEMS[2:]  # nothing saved
+
+
+def test_score_model_editor_keeps_invalid_json_as_typed(client, marketing_user):
+    client.force_login(marketing_user)
+    bad = client.post(reverse("segments:scoring-create"), {"name": "X", "conditions": '[{"label": '})
+    assert bad.status_code == 400
+    html = bad.content.decode()
+    assert "<details open>" in html and "[{&quot;label&quot;: </textarea>" in html
+    assert bad.context["editor_config"]["invalid_json"] and "Not valid JSON" in html
+    weird = client.post(reverse("segments:scoring-create"), {"name": "Y", "half_life_days": "soon", "cap": "x",
+                                                              "conditions": json.dumps(ITEMS[2:])})
+    assert weird.status_code == 400 and "A half-life from 0.01" in weird.content.decode()

@@ -9,6 +9,7 @@ import threading
 
 import pytest
 from django.db import connection
+from django.db.models import Count
 from django.utils import timezone
 
 from cdp.models import Profile
@@ -144,3 +145,20 @@ def test_a_batch_resolves_each_host_once_and_checks_the_answer(receiver, monkeyp
     Delivery.objects.update(status="pending", attempts=0, next_attempt_at=Delivery.objects.first().created_at)
     webhooks.deliveries_send()
     assert asked.count("hooks.test") == 2
+
+
+@pytest.mark.django_db
+def test_sending_for_a_while_keeps_two_batches_in_flight_and_stops_claiming_after_its_budget(receiver, settings):
+    settings.SEGMENTS_WEBHOOK_BATCH = 10
+    segment = pro_segment()
+    destination_create(segment=segment, kind="webhook", url=receiver.url("/hook"))
+    receiver.answer("/hook", *[(200, {}, b"ok")] * 5, (503, {}, b"busy"))
+    enter_all(segment, 35)
+    out = webhooks.deliveries_send_due(budget_seconds=0)  # out of time at once: one batch, nothing claimed after
+    assert out.sent == 10 and Delivery.objects.filter(status="pending").count() == 25
+    out = webhooks.deliveries_send_due(budget_seconds=60)
+    assert (out.sent, out.delivered, out.retrying) == (25, 25, 0)
+    ids = [r.headers["x-webhook-id"] for r in receiver.received("/hook")]
+    assert len(ids) == 35 and len(set(ids)) == 35
+    counts = dict(Delivery.objects.values_list("status").annotate(n=Count("id")))
+    assert counts == {"delivered": 34, "retrying": 1}
