@@ -6,6 +6,8 @@ a real local receiver."""
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from cdp.models import Identifier, Profile
@@ -246,3 +248,26 @@ def test_who_may_open_what(client, marketer_client, segment, sales_user, support
 def test_admins_see_the_dead_letters_link(admin_client_):
     body = admin_client_.get(reverse("segments:index")).content.decode()
     assert 'data-testid="dead-letters-link"' in body and 'data-testid="scoring-link"' in body
+
+
+@pytest.mark.django_db
+def test_the_segment_page_and_the_api_list_do_not_query_per_destination(marketer_client, segment,
+                                                                        django_assert_max_num_queries):
+    def add(n: int) -> None:
+        for i in range(n):
+            destination_create(segment=segment, kind="webhook", name=f"W{i}", url=f"https://example.com/{i}")
+            destination_create(segment=segment, kind="tag_add", config={"tag": f"t{i}"})
+
+    add(1)
+    url = reverse("segments:detail", args=[segment.pk])
+    api = f"/api/segments/{segment.pk}/destinations/"
+    with CaptureQueriesContext(connection) as few_page:
+        marketer_client.get(url)
+    with CaptureQueriesContext(connection) as few_api:
+        marketer_client.get(api)
+    add(6)
+    with django_assert_max_num_queries(len(few_page)):
+        body = marketer_client.get(url).content.decode()
+    assert body.count('data-testid="destination-row"') == 14
+    with django_assert_max_num_queries(len(few_api)):
+        assert marketer_client.get(api).json()["count"] == 14
