@@ -4,11 +4,8 @@ error), replay (one, the selected ones or all, with the same delivery id) or dis
 from __future__ import annotations
 
 import json
-from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -18,19 +15,12 @@ from crm.selectors.visibility import is_admin
 from segments.models import Segment
 from segments.selectors.destinations import dead_letters
 from segments.services.destinations import deliveries_discard, deliveries_replay, deliveries_replay_dead
+from segments.views import role_required
 
 PAGE_SIZE = 50
 
 
-def admin_required(view):
-    @login_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not is_admin(request.user):
-            raise PermissionDenied("The dead-letter list is handled by admins.")
-        return view(request, *args, **kwargs)
-
-    return wrapper
+admin_required = role_required(is_admin, "The dead-letter list is handled by admins.")
 
 
 def _segment_id(value: str) -> int | None:

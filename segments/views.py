@@ -4,10 +4,12 @@ builder's JSON helpers (live preview, suggestions)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import OperationalError
@@ -39,15 +41,22 @@ from segments.services.segments import segment_create, segment_duplicate, segmen
 PREVIEW_TIMEOUT_MS = 3000
 
 
-def builder_required(view):
-    @login_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not can_build_segments(request.user):
-            raise PermissionDenied("Segments are built by Marketing and admins.")
-        return view(request, *args, **kwargs)
+def role_required(may: Callable[[AbstractBaseUser], bool], message: str):
+    """A view decorator: signed in, and ``may(user)``, else 403 with ``message``."""
+    def decorator(view):
+        @login_required
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if not may(request.user):
+                raise PermissionDenied(message)
+            return view(request, *args, **kwargs)
 
-    return wrapper
+        return wrapper
+
+    return decorator
+
+
+builder_required = role_required(can_build_segments, "Segments are built by Marketing and admins.")
 
 
 @builder_required

@@ -88,6 +88,10 @@ def _commit_without_waiting_for_disk() -> None:
         cur.execute("SET LOCAL synchronous_commit TO off")
 
 
+# Batches looked at per claim: enough for CDP_PROCESS_MAX_EVENTS in SDK-sized batches (20-100 events).
+_MAX_CANDIDATES = 400
+
+
 def _claim(batch_id: int) -> list[IngestBatch]:
     """The task's batch plus unprocessed batches of its source that no one holds, up to the event budget; empty
     if the task's batch is unknown, already processed or held by another worker (which took it along with its
@@ -100,7 +104,8 @@ def _claim(batch_id: int) -> list[IngestBatch]:
     picked: list[int] = []
     if budget > 0:
         candidates = (IngestBatch.objects.filter(source_id=batch.source_id, processed_at__isnull=True)
-                      .exclude(pk=batch_id).order_by("received_at", "id").values_list("id", "event_count")[:100])
+                      .exclude(pk=batch_id).order_by("received_at", "id")
+                      .values_list("id", "event_count")[:_MAX_CANDIDATES])
         for pk, count in candidates:
             if count > budget:
                 break

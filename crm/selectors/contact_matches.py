@@ -1,6 +1,8 @@
-"""The matches of a narrow contact search or filter, found by one probe that also sorts them: counted and
-paged without searching again. The probe reads every match (with its sort keys) and Postgres sorts them with a
-bounded top-N sort for the first pages; a later page runs the probe again for its own window."""
+"""How a contact list is read past its search or filters, so that it is counted and paged cheaply at a
+million contacts: ``contacts_probe`` reads the matches of a search or filter (up to a limit) with their sort
+keys; a narrow one becomes ``ContactMatches`` (counted by the probe, its first pages sorted by the probe with a
+bounded top-N sort, a later page by the probe again), a long list ``ContactsInOrder`` (the sort index walked, a
+later page's ids read from the index first, the count known from the probe when it passed the cap)."""
 
 from __future__ import annotations
 
@@ -44,6 +46,15 @@ def _order_terms(order: Sequence) -> list[str]:
             nulls = " NULLS FIRST" if item.nulls_first else " NULLS LAST"
         terms.append(f"_sort{position} {'DESC' if descending else 'ASC'}{nulls}")
     return terms
+
+
+def _rows_in_order(rows: QuerySet[Contact], ids: list[int]) -> list[Contact]:
+    """The contacts ``ids`` of ``rows`` (one query by primary key), in the order of ``ids``; those no longer in
+    ``rows`` (deleted, hidden meanwhile) left out."""
+    if not ids:
+        return []
+    found = {contact.pk: contact for contact in rows.filter(is_any("id", ids))}
+    return [found[pk] for pk in ids if pk in found]
 
 
 # The first rows the probe sorts and returns at once: the first page of the list (50, and one more to tell
@@ -98,10 +109,7 @@ class ContactMatches(Sequence):
             return [row[0] for row in cursor.fetchall()]
 
     def _fetch(self, ids: list[int]) -> list[Contact]:
-        if not ids:
-            return []
-        found = {contact.pk: contact for contact in self.rows.filter(is_any("id", ids))}
-        return [found[pk] for pk in ids if pk in found]
+        return _rows_in_order(self.rows, ids)
 
     def iterator(self, chunk_size: int = 2000) -> Iterator[Contact]:
         ids = self._ids(0, None) if self._count > len(self._first_ids) else self._first_ids
@@ -141,9 +149,7 @@ class ContactsInOrder(Sequence):
     def __getitem__(self, key):
         if isinstance(key, int) or (key.start or 0) < DEFER_PAST:
             return self.rows[key]
-        ids = list(self.rows.values_list("id", flat=True)[key])
-        found = {contact.pk: contact for contact in self.rows.order_by().filter(is_any("id", ids))} if ids else {}
-        return [found[pk] for pk in ids if pk in found]
+        return _rows_in_order(self.rows.order_by(), list(self.rows.values_list("id", flat=True)[key]))
 
     def iterator(self, chunk_size: int = 2000) -> Iterator[Contact]:
         return self.rows.iterator(chunk_size=chunk_size)

@@ -141,8 +141,13 @@ def contacts_search_ids(query: str) -> QuerySet | None:
 
 
 # A probe reads at most this many matches (with their sort keys): all of them for a narrow search or filter,
-# which is then counted and sorted from what it read; more make it broad.
+# which is then counted and sorted from what it read; more make it broad. A search's matches may cluster in
+# sort order (a common surname: ~10,000 of a million, all at one letter), where walking the sort index reads
+# everything before the cluster. A filter's matches spread evenly over it (tags, stages, owners have nothing to
+# do with names): N of V visible contacts fill a page after a walk of about 50 * V / N rows, less than the probe
+# would read past a few thousand matches.
 SEARCH_SORT_IDS = 10_000
+FILTER_SORT_IDS = 3_000
 
 
 def contacts_search(qs: QuerySet[Contact], query: str, *, order: Sequence | None = None,
@@ -151,7 +156,7 @@ def contacts_search(qs: QuerySet[Contact], query: str, *, order: Sequence | None
     ``narrowed``: ``qs`` is filtered (a list's filters), so that even without a query it may hold few contacts.
 
     A probe reads the matching contacts within ``qs`` (a UNION ALL with one bitmap scan per part of the plan,
-    streamed, so it stops early), up to ``SEARCH_SORT_IDS`` of them:
+    streamed, so it stops early), up to ``SEARCH_SORT_IDS`` of them (``FILTER_SORT_IDS`` without a query):
 
     - a narrow search — the usual case — or filter is answered by the probe: it read every match with its sort
       keys, counted them and sorted the first pages (``ContactMatches``; a page is then fetched by primary key).
@@ -175,7 +180,8 @@ def contacts_search(qs: QuerySet[Contact], query: str, *, order: Sequence | None
     probes = [qs.filter(part).annotate(**keys).values_list("id", *keys).order_by().prefetch_related(None)
               for part in parts]
     probe = probes[0].union(*probes[1:], all=True).order_by() if len(probes) > 1 else probes[0]
-    found = contacts_probe(probe, limit=SEARCH_SORT_IDS + 1, order=order, rows=qs.order_by())
+    limit = (SEARCH_SORT_IDS if plan is not None else FILTER_SORT_IDS) + 1
+    found = contacts_probe(probe, limit=limit, order=order, rows=qs.order_by())
     if found.complete:
         return found.matches if order is not None else qs.filter(is_any("id", found.ids))
     if plan is not None:

@@ -87,9 +87,9 @@ def test_search_ids_union_is_distinct(people):
 @pytest.mark.parametrize("sort_ids", [10_000, 2, 0], ids=["narrow-probed", "broad-after-two", "broad-index-walk"])
 def test_filtered_lists_are_probed_and_keep_the_list_order(admin_user, sales_user, sort_ids,
                                                            monkeypatch, django_assert_max_num_queries):
-    # Filters without a search are probed like a search: few matches are sorted by id lookups (past the inline
-    # limit with company, owner and team fetched for the page alone), many walk the sort index; same rows.
-    monkeypatch.setattr(contacts_selectors, "SEARCH_SORT_IDS", sort_ids)
+    # Filters without a search are probed like a search: few matches are counted and sorted by the probe, many
+    # walk the sort index; same rows.
+    monkeypatch.setattr(contacts_selectors, "FILTER_SORT_IDS", sort_ids)
     acme = CompanyFactory(name="Acme Rocket Works")
     for first, last, stage in [("Zoe", "berg", "customer"), ("Al", "Adams", "customer"), ("Max", "Cole", "lead"),
                                ("Ann", "adams", "customer")]:

@@ -23,7 +23,7 @@ from segments.services.segments import segment_create
 from tests.crm.deal_factories import DealFactory, make_pipeline
 from tests.e2e.conftest import axe_violations, login, screenshot
 from tests.factories import UserFactory
-from tests.segments.receiver import start_receiver
+from tests.segments.receiver import receiving
 
 pytestmark = pytest.mark.browser
 
@@ -32,12 +32,8 @@ PRO = {"type": "all", "conditions": [{"type": "trait", "key": "plan", "op": "equ
 
 @pytest.fixture
 def receiver(settings):
-    settings.SEGMENTS_WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
-    settings.SEGMENTS_WEBHOOK_MAX_ATTEMPTS = 1
-    r = start_receiver()
-    yield r
-    r.server.shutdown()
-    r.server.server_close()
+    with receiving(settings, SEGMENTS_WEBHOOK_MAX_ATTEMPTS=1) as r:
+        yield r
 
 
 def signed_with(secret: str, headers: dict, body: bytes) -> bool:

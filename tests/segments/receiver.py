@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict, deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -71,3 +73,18 @@ def start_receiver() -> Receiver:
     holder["r"] = receiver
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return receiver
+
+
+@contextmanager
+def receiving(settings, **overrides) -> Iterator[Receiver]:
+    """A running receiver that webhooks may call (127.0.0.1 allowed), with ``overrides`` of the pytest-django
+    ``settings`` fixture (e.g. SEGMENTS_WEBHOOK_MAX_ATTEMPTS=1); stopped afterwards."""
+    settings.SEGMENTS_WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
+    for name, value in overrides.items():
+        setattr(settings, name, value)
+    receiver = start_receiver()
+    try:
+        yield receiver
+    finally:
+        receiver.server.shutdown()
+        receiver.server.server_close()

@@ -6,6 +6,8 @@ a real local receiver."""
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from cdp.models import Identifier, Profile
@@ -16,7 +18,7 @@ from segments.services.crm_actions import action_runs_execute
 from segments.services.destinations import destination_create
 from segments.services.segments import segment_create
 from tests.factories import UserFactory
-from tests.segments.receiver import start_receiver
+from tests.segments.receiver import receiving
 
 PRO = {"type": "all", "conditions": [{"type": "trait", "key": "plan", "op": "equals", "value": "pro"}]}
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -41,12 +43,8 @@ def segment(db):
 
 @pytest.fixture
 def receiver(settings):
-    settings.SEGMENTS_WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
-    settings.SEGMENTS_WEBHOOK_MAX_ATTEMPTS = 1
-    r = start_receiver()
-    yield r
-    r.server.shutdown()
-    r.server.server_close()
+    with receiving(settings, SEGMENTS_WEBHOOK_MAX_ATTEMPTS=1) as r:
+        yield r
 
 
 def enter(**traits) -> Profile:
@@ -250,3 +248,37 @@ def test_who_may_open_what(client, marketer_client, segment, sales_user, support
 def test_admins_see_the_dead_letters_link(admin_client_):
     body = admin_client_.get(reverse("segments:index")).content.decode()
     assert 'data-testid="dead-letters-link"' in body and 'data-testid="scoring-link"' in body
+
+
+@pytest.mark.django_db
+def test_the_segment_page_and_the_api_list_do_not_query_per_destination(marketer_client, segment,
+                                                                        django_assert_max_num_queries):
+    def add(n: int) -> None:
+        for i in range(n):
+            destination_create(segment=segment, kind="webhook", name=f"W{i}", url=f"https://example.com/{i}")
+            destination_create(segment=segment, kind="tag_add", config={"tag": f"t{i}"})
+
+    add(1)
+    url = reverse("segments:detail", args=[segment.pk])
+    api = f"/api/segments/{segment.pk}/destinations/"
+    with CaptureQueriesContext(connection) as few_page:
+        marketer_client.get(url)
+    with CaptureQueriesContext(connection) as few_api:
+        marketer_client.get(api)
+    add(6)
+    with django_assert_max_num_queries(len(few_page)):
+        body = marketer_client.get(url).content.decode()
+    assert body.count('data-testid="destination-row"') == 14
+    with django_assert_max_num_queries(len(few_api)):
+        assert marketer_client.get(api).json()["count"] == 14
+
+
+@pytest.mark.django_db
+def test_a_frozen_list_offers_no_destinations_and_refuses_one_on_the_form(marketer_client, segment):
+    segment.mode = "static"
+    segment.save(update_fields=["mode"])
+    body = page(marketer_client, segment)
+    assert "A frozen list" in body and 'data-testid="add-webhook"' not in body
+    response = marketer_client.post(reverse("segments:action-add", args=[segment.pk]), {"kind": "tag_add", "tag": "x"})
+    assert response.status_code == 400 and "nobody enters or leaves it" in response.content.decode()
+    assert not Destination.objects.exists()

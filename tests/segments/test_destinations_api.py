@@ -15,7 +15,7 @@ from segments.services import refresh, webhooks
 from segments.services.crm_actions import action_runs_execute
 from segments.services.segments import segment_create
 from tests.factories import UserFactory
-from tests.segments.receiver import start_receiver
+from tests.segments.receiver import receiving
 
 PRO = {"type": "all", "conditions": [{"type": "trait", "key": "plan", "op": "equals", "value": "pro"}]}
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -39,12 +39,8 @@ def admin_api(admin_user):
 
 @pytest.fixture
 def receiver(settings):
-    settings.SEGMENTS_WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
-    settings.SEGMENTS_WEBHOOK_MAX_ATTEMPTS = 1
-    r = start_receiver()
-    yield r
-    r.server.shutdown()
-    r.server.server_close()
+    with receiving(settings, SEGMENTS_WEBHOOK_MAX_ATTEMPTS=1) as r:
+        yield r
 
 
 @pytest.fixture
