@@ -222,7 +222,8 @@ def copy_rows(templates: list[list[dict]], count: int, source_id: int) -> list[t
             received_at = timezone.now()
             valid, _ = messages_validate(messages, received_at=received_at)
             rows.extend((received_at, source_id, n, e.message_id, e.type, e.user_id, e.anonymous_id, e.event,
-                         e.timestamp, e.original_timestamp, e.sent_at, e.future_timestamp, e.payload) for e in valid)
+                         e.timestamp, e.original_timestamp, e.sent_at, e.future_timestamp, e.payload.decode())
+                        for e in valid)
     return rows[:count]
 
 

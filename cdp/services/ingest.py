@@ -134,6 +134,13 @@ def _pack_text(values: tuple[str | None, ...]) -> _TextArray:
     return _TextArray(_HEADER.pack(1, has_null, _TEXT_OID, len(values), 1) + b"".join(parts))
 
 
+def _pack_utf8(values: tuple[bytes, ...]) -> _TextArray:
+    """Binary text[] of values already encoded as UTF-8 (the validated payloads: no decoding and re-encoding)."""
+    length = _LENGTH
+    return _TextArray(_HEADER.pack(1, 0, _TEXT_OID, len(values), 1)
+                      + b"".join([part for value in values for part in (length(len(value)), value)]))
+
+
 def _pack_timestamps(values: tuple[datetime | None, ...]) -> _TimestamptzArray:
     memo: dict[datetime, bytes] = {}
     parts = []
@@ -170,7 +177,7 @@ def _store(*, source_id: int, received_at: datetime, events: list[ValidEvent]) -
         "original_timestamps": _pack_timestamps(original_timestamps),
         "sent_ats": _pack_timestamps(sent_ats),
         "futures": _pack_bools(futures),
-        "payloads": _pack_text(payloads),
+        "payloads": _pack_utf8(payloads),
     }
     # Server-side binding with binary arrays packed here: Django's default client-side binding quotes every
     # array element in Python, and psycopg's own array dumper is not much cheaper; both cost more than the

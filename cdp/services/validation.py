@@ -38,7 +38,8 @@ class Rejection:
 
 
 class ValidEvent(NamedTuple):
-    """A message that passed validation, in the shape of a RawEvent row (payload already serialised).
+    """A message that passed validation, in the shape of a RawEvent row (payload already serialised: UTF-8 JSON,
+    kept as bytes because the store sends it as bytes).
     A tuple, so that a request's rows transpose into column arrays with one ``zip``."""
 
     message_id: str
@@ -50,7 +51,7 @@ class ValidEvent(NamedTuple):
     original_timestamp: datetime | None
     sent_at: datetime | None
     future_timestamp: bool
-    payload: str
+    payload: bytes
 
 
 class _Invalid(Exception):
@@ -255,7 +256,7 @@ def message_validate(message: Any, ctx: _Context) -> ValidEvent:
     if len(body) > ctx.limit:
         raise _Invalid("event_too_large", f"event is {len(body)} bytes; the limit is {ctx.limit}")
     return ValidEvent(
-        message_id, mtype, user_id, anonymous_id, event, timestamp, original, sent, future, body.decode()
+        message_id, mtype, user_id, anonymous_id, event, timestamp, original, sent, future, body
     )
 
 
