@@ -136,6 +136,8 @@ def compile_scores(conditions: list[dict], *, now: dt.datetime, profile_ids: lis
     total = " + ".join(names)
     if cap is not None:
         total = f"LEAST({total}, {query.param(cap, '::numeric')})"
-    sql = (f"SELECT r.id, r.contact_id, to_jsonb(ARRAY[{', '.join(names)}]::numeric[]) AS points, {total} AS score"
-           f" FROM ({inner.sql}) r WHERE {' OR '.join(f'{n} <> 0' for n in names)}")
+    # OFFSET 0 keeps the per-condition columns computed once per profile (flattened, the outer filter and
+    # projection would each evaluate every CASE again).
+    sql = (f"SELECT r.id, r.contact_id, jsonb_build_array({', '.join(names)}) AS points, {total} AS score"
+           f" FROM ({inner.sql} OFFSET 0) r WHERE {' OR '.join(f'{n} <> 0' for n in names)}")
     return c.Compiled(sql=sql, params=inner.params)

@@ -12,15 +12,7 @@
   let rows = [];
   let uid = 0;
 
-  function el(tag, attrs, children) {
-    const node = document.createElement(tag);
-    Object.entries(attrs || {}).forEach(([k, v]) => {
-      if (k === "text") node.textContent = v;
-      else if (v !== undefined && v !== null && v !== false) node.setAttribute(k, v === true ? "" : v);
-    });
-    (children || []).forEach((c) => c && node.appendChild(c));
-    return node;
-  }
+  const el = window.RuleBuilder.el;
 
   // A row edits its condition as a group: a lone condition is shown inside an "All of" group, and saved alone
   // again. `prefix` maps the server's paths under "condition" to the builder's paths.

@@ -298,6 +298,7 @@
     render();
     return { render: render, showErrors: showErrors, tree: () => tree };
   }
+  RuleBuilder.el = el; // the element helper, for the pages that mount builders
   window.RuleBuilder = RuleBuilder;
 
   // --- the segment page ---

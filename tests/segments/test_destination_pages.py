@@ -271,3 +271,14 @@ def test_the_segment_page_and_the_api_list_do_not_query_per_destination(marketer
     assert body.count('data-testid="destination-row"') == 14
     with django_assert_max_num_queries(len(few_api)):
         assert marketer_client.get(api).json()["count"] == 14
+
+
+@pytest.mark.django_db
+def test_a_frozen_list_offers_no_destinations_and_refuses_one_on_the_form(marketer_client, segment):
+    segment.mode = "static"
+    segment.save(update_fields=["mode"])
+    body = page(marketer_client, segment)
+    assert "A frozen list" in body and 'data-testid="add-webhook"' not in body
+    response = marketer_client.post(reverse("segments:action-add", args=[segment.pk]), {"kind": "tag_add", "tag": "x"})
+    assert response.status_code == 400 and "nobody enters or leaves it" in response.content.decode()
+    assert not Destination.objects.exists()
