@@ -69,7 +69,7 @@ class ContactSearchPlan:
         return reduce(operator.or_, self.parts)
 
 
-SEARCH_MAX_COMPANIES = 5000
+SEARCH_MAX_COMPANIES = 20_000
 SEARCH_MAX_LINKED_IDS = 5000
 
 
@@ -127,9 +127,14 @@ def contact_search_plan(query: str) -> ContactSearchPlan | None:
         own = _or_linked(own, ContactEmail.objects.filter(email__contains=phrase, is_primary=False))
     # Company ids first, handed over as one array: with ``company_id IN (subquery)`` Postgres hashes the
     # companies and scans every contact instead of using the contacts' company index.
-    company_ids = list(Company.objects.filter(name__icontains=phrase).values_list("id", flat=True)
-                       .order_by()[:SEARCH_MAX_COMPANIES])
-    return ContactSearchPlan((own, is_any("company_id", company_ids)) if company_ids else (own,))
+    # Past SEARCH_MAX_COMPANIES (a fragment of thousands of names) a subquery, so that none is left out.
+    companies = Company.objects.filter(name__icontains=phrase)
+    company_ids = list(companies.values_list("id", flat=True).order_by()[:SEARCH_MAX_COMPANIES + 1])
+    if not company_ids:
+        return ContactSearchPlan((own,))
+    if len(company_ids) > SEARCH_MAX_COMPANIES:
+        return ContactSearchPlan((own, Q(company_id__in=companies.values("id"))))
+    return ContactSearchPlan((own, is_any("company_id", company_ids)))
 
 
 def contacts_search_ids(query: str) -> QuerySet | None:

@@ -141,3 +141,14 @@ def test_search_pages_past_the_probes_first_window_and_counts_from_the_probe(sal
     with django_assert_max_num_queries(2):  # one sorted window of ids, one query for the rows
         assert [c.first_name for c in qs[55:58]] == ["N04", "N03", "N02"]
     assert len(qs) == 60  # the probe's count, or (broad, having found fewer than the cap) a capped count
+
+
+@pytest.mark.parametrize("max_companies", [5000, 1], ids=["company-ids", "company-subquery"])
+def test_company_name_search_leaves_no_matching_company_out(admin_user, max_companies, monkeypatch):
+    # Past SEARCH_MAX_COMPANIES matching companies the search takes them all through a subquery (it used to
+    # keep the first ones only).
+    monkeypatch.setattr(contacts_selectors, "SEARCH_MAX_COMPANIES", max_companies)
+    for name in ("Falke Nord GmbH", "Blau Falke AG", "Falke Süd KG"):
+        ContactFactory(first_name=name.split()[1], company=CompanyFactory(name=name))
+    ContactFactory(first_name="Other", company=CompanyFactory(name="Adler SE"))
+    assert search("falke") == ["Falke", "Nord", "Süd"]
