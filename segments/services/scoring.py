@@ -172,7 +172,8 @@ def _write_sql(compiled_sql: str, *, restricted: bool) -> str:
     scope = ""
     if restricted:
         # The given profiles, and the profiles merged into them (their rows go: only survivors have scores).
-        scope = (f"AND (s.profile_id = ANY(%(ids)s::bigint[]) OR s.profile_id IN (SELECT {t.profile_id} FROM "
+        # One array (not an OR with a subquery), so that the (model, profile) index finds the few rows.
+        scope = (f"AND s.profile_id = ANY(ARRAY(SELECT unnest(%(ids)s::bigint[]) UNION SELECT {t.profile_id} FROM "
                  f"{t.profile} WHERE {t.profile_merged_into} = ANY(%(ids)s::bigint[])))")
     return f"""
         WITH scored AS MATERIALIZED ({compiled_sql}),
