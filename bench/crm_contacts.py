@@ -14,9 +14,11 @@ return at once) and the job itself, run in-process as the worker would run it. T
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/x .venv/bin/python bench/crm_contacts.py [--runs 7]
         [--contacts 100000] [--companies 10000] [--import-rows 100000] [--skip-import] [--keep] [--reuse]
+        [--load-only]
 
 ``--keep --skip-import`` leaves the loaded database behind unchanged (for EXPLAIN with psql); a later run with
-``--reuse`` migrates it and measures again without loading.
+``--reuse`` migrates it and measures again without loading. ``--load-only --keep`` loads and stops: generate
+outside the bench lock (under ``nice``), then measure under it with ``--reuse``.
 
 Without DATABASE_URL the embedded Postgres under var/ is used (a database of its server, not ``crmcdp``).
 """
