@@ -58,6 +58,11 @@ def celery_worker_process(transactional_db):
     from config.celery import app
     from tests.workers import WorkerProcess
 
+    # Messages left in the broker by an earlier test's worker refer to rows that test flushed; a new worker
+    # taking them (a processing run that claims every waiting batch, say) would race this test's own steps.
+    with app.connection_for_write() as connection:
+        for queue in ("default", "ingest", "segments"):
+            connection.default_channel.queue_purge(queue)
     worker = WorkerProcess().start()
     eager = app.conf.task_always_eager
     app.conf.task_always_eager = False
