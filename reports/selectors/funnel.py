@@ -60,11 +60,11 @@ def _sql(query: FunnelQuery) -> tuple[str, list]:
     start, end = query.filters.start_at, query.filters.end_before
     # Latest first, so that the frame of "the rows strictly later than this one" starts at the partition's start
     # and only grows (an aggregate over a growing frame is updated, not recomputed, per row).
-    later = ("(PARTITION BY pid, anon ORDER BY ts DESC "
+    later = ("(PARTITION BY pid ORDER BY ts DESC "
              "RANGE BETWEEN UNBOUNDED PRECEDING AND '1 microsecond'::interval PRECEDING)")
     # A start's breakdown value (rows without a profile carry theirs): the least among the person's step-1
     # events at that time, its peers.
-    peers = ("MIN(bd) OVER (PARTITION BY pid, anon ORDER BY ts DESC RANGE BETWEEN CURRENT ROW AND CURRENT ROW)"
+    peers = ("MIN(bd) OVER (PARTITION BY pid ORDER BY ts DESC RANGE BETWEEN CURRENT ROW AND CURRENT ROW)"
              if bd else "NULL::text")
     # layer0 adds, for every row, the next time of each step k >= 2 (n{k}). Layer j (1 <= j <= n-2) adds the
     # path on from a step-(n-1-j) row: p{j}_{k} for k > n-1-j, the MIN over later step-(n-j) rows of their path.
@@ -87,9 +87,9 @@ def _sql(query: FunnelQuery) -> tuple[str, list]:
     level = "1 + " + " + ".join(f"COALESCE(({t[k]} <= l.ts + %s)::int, 0)" for k in range(2, n + 1))
     # The starts come ordered by person: DISTINCT ON only sorts each person's few starts (incremental sort), and
     # keeps the attempt that gets furthest, the earliest on ties.
-    best = """SELECT DISTINCT ON (pid, anon) * FROM starts ORDER BY pid, anon, level DESC, ts"""
+    best = """SELECT DISTINCT ON (pid) * FROM starts ORDER BY pid, level DESC, ts"""
     if bd:
-        value = f"""COALESCE(CASE WHEN b.pid IS NULL THEN b.bd ELSE (
+        value = f"""COALESCE(CASE WHEN b.pid < 0 THEN b.bd ELSE (
             SELECT MIN(e.payload->'properties'->>%s) FROM {links} l
               JOIN {raw} e ON e.id = l.event_id AND e.received_at = l.received_at
              WHERE l.profile_id = b.pid AND l.timestamp = b.ts AND l.event_name = %s) END,
@@ -102,12 +102,13 @@ def _sql(query: FunnelQuery) -> tuple[str, list]:
     chain = ",\n        ".join(f"layer{j} AS ({sql})" for j, sql in enumerate(layers))
     sql = f"""
         WITH steps(idx, name) AS MATERIALIZED (VALUES {", ".join(f"({i + 1}, %s)" for i in range(n))}),
-        ev AS (SELECT l.profile_id AS pid, NULL::text COLLATE "C" AS anon, l.timestamp AS ts, s.idx,
+        ev AS (SELECT l.profile_id AS pid, l.timestamp AS ts, s.idx,
                       NULL::text AS bd
                  FROM {links} l JOIN steps s ON s.name = l.event_name
                 WHERE l.event_name = ANY(%s) AND l.timestamp >= %s AND l.timestamp < %s
                UNION ALL
-               SELECT NULL, COALESCE('a:' || e.anonymous_id, 'u:' || e.user_id) COLLATE "C", e.timestamp, s.idx,
+               SELECT -DENSE_RANK() OVER (ORDER BY COALESCE('a:' || e.anonymous_id, 'u:' || e.user_id) COLLATE "C"),
+                      e.timestamp, s.idx,
                       {"CASE WHEN s.idx = 1 THEN e.payload->'properties'->>%s END" if bd else "NULL::text"}
                  FROM {batches} b JOIN {raw} e ON e.source_id = b.source_id AND e.received_at = b.received_at
                                                AND e.batch_id = b.id
@@ -116,7 +117,7 @@ def _sql(query: FunnelQuery) -> tuple[str, list]:
                   AND (e.anonymous_id IS NOT NULL OR e.user_id IS NOT NULL)
                   AND NOT EXISTS (SELECT 1 FROM {links} x WHERE x.event_id = e.id AND x.received_at = e.received_at)),
         {chain},
-        starts AS (SELECT l.pid, l.anon, l.ts, l.bd1 AS bd, {level} AS level, l.ts AS t1, {", ".join(
+        starts AS (SELECT l.pid, l.ts, l.bd1 AS bd, {level} AS level, l.ts AS t1, {", ".join(
                        f"{t[k]} AS t{k}" for k in range(2, n + 1))}
                      FROM layer{last} l WHERE l.idx = 1 AND l.ts >= %s AND l.ts < %s),
         best AS ({best})

@@ -108,21 +108,23 @@ def stage_conversion(*, user: AbstractBaseUser, filters: ReportFilters) -> pd.Da
     history: per stage (in order, lost stages left out) how many deals reached it (entered it or a later stage),
     the share of those that reached the next stage, and the days spent in it (finished visits of a deal added up; the
     stage a deal is in now does not count yet), average and median over the deals that were in it."""
+    # The per-stage figures are computed once (MATERIALIZED): inlined, the planner (which expects a few hundred
+    # deal-stages) re-ran them for each stage of the pipeline.
     sql = """
         WITH pl AS (SELECT COALESCE(:pipeline::bigint, (SELECT id FROM crm_pipeline
                                                         ORDER BY is_default DESC, "order", name LIMIT 1)) AS id),
         d AS (SELECT id FROM {sub0} v WHERE v.pipeline_id = (SELECT id FROM pl)
                      AND v.created_at >= :start_at AND v.created_at < :end_before),
-        ch AS (SELECT c.deal_id, c.to_stage_id AS stage_id, c.changed_at,
+        ch AS MATERIALIZED (SELECT c.deal_id, c.to_stage_id AS stage_id, c.changed_at,
                       LEAD(c.changed_at) OVER (PARTITION BY c.deal_id ORDER BY c.changed_at, c.id) AS left_at
                  FROM crm_dealstagechange c JOIN d ON d.id = c.deal_id),
         stay AS (SELECT stage_id, deal_id,
-                        SUM(EXTRACT(EPOCH FROM left_at - changed_at)) / 86400.0 AS days
+                        SUM(date_part('epoch', left_at - changed_at)) / 86400.0 AS days
                    FROM ch WHERE left_at IS NOT NULL GROUP BY 1, 2),
         furthest AS (SELECT MAX(s."order") AS max_order
                        FROM ch JOIN crm_stage s ON s.id = ch.stage_id AND NOT s.is_lost GROUP BY ch.deal_id),
-        per_order AS (SELECT max_order, COUNT(*) AS n FROM furthest GROUP BY 1),
-        times AS (SELECT stage_id, AVG(days) AS avg_days,
+        per_order AS MATERIALIZED (SELECT max_order, COUNT(*) AS n FROM furthest GROUP BY 1),
+        times AS MATERIALIZED (SELECT stage_id, AVG(days) AS avg_days,
                          percentile_cont(0.5) WITHIN GROUP (ORDER BY days) AS median_days
                     FROM stay GROUP BY 1)
         SELECT s.name AS stage, s.is_won,
