@@ -6,12 +6,12 @@ later page's ids read from the index first, the count known from the probe when 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from django.contrib.postgres.fields import ArrayField
 from django.db import connection
-from django.db.models import BigIntegerField, BooleanField, F, Func, Q, QuerySet, Value
+from django.db.models import BooleanField, F, Func, Q, QuerySet, TextField, Value
 from django.db.models.expressions import OrderBy
 
 from config.pagination import COUNT_CAP
@@ -19,15 +19,18 @@ from crm.models import Contact
 
 
 class _IdIsAny(Func):
-    """``<id> = ANY(<array>)``: one array parameter instead of an IN list of as many parameters."""
+    """``<id> = ANY(<array>)``: one array parameter instead of an IN list of as many parameters. The array goes
+    over as one text literal (``{1,2,3}``), written once: as a list, Django would prepare and psycopg would dump
+    every element for each query the list is part of (a company word's 5,700 ids: tens of milliseconds)."""
 
     arg_joiner = " = ANY("
-    template = "%(expressions)s)"
+    template = "%(expressions)s::bigint[])"
     output_field = BooleanField()
 
 
 def is_any(column: str, ids: list[int]) -> Q:
-    return Q(_IdIsAny(F(column), Value(ids, output_field=ArrayField(BigIntegerField()))))
+    literal = "{" + ",".join(str(int(pk)) for pk in ids) + "}"
+    return Q(_IdIsAny(F(column), Value(literal, output_field=TextField())))
 
 
 def sort_keys(order: Sequence) -> dict[str, object]:
@@ -156,6 +159,17 @@ class ContactsInOrder(Sequence):
 
     def __iter__(self) -> Iterator[Contact]:
         return iter(self.rows)
+
+
+def estimated_rows(qs: QuerySet) -> int:
+    """The planner's estimate of the rows ``qs`` returns (EXPLAIN without running it: under a millisecond)."""
+    sql, params = qs.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return int(plan[0]["Plan"]["Plan Rows"])
 
 
 @dataclass(frozen=True)
