@@ -162,20 +162,26 @@ def contacts_search_ids(query: str) -> QuerySet | None:
 SEARCH_SORT_IDS = 10_000
 FILTER_SORT_IDS = 3_000
 # Where the planner expects this many matches, the probe is skipped: it would read its limit only to report
-# "broad" (a stage and tag of a fifth of the contacts, a company word in thousands of company names), or read
-# thousands of rows that spread evenly over the sort order, where the sort index fills a page after a short walk.
-# The contact's own text (trigram estimates run up to twice the matches: 'Garcia' 20,000 expected, 9,700 found)
-# clusters in name order (a surname) and is skipped only well past the probe's limit; filters and a search's
-# company part (btree and GIN statistics, close) spread like a filter and are skipped past a filter's probe.
+# "broad" (a stage and tag of a fifth of the contacts, a company word in thousands of company names, as seen by
+# an admin or a manager), or read thousands of rows that spread evenly over the sort order, where the sort index
+# fills a page after a short walk. The contact's own text (trigram estimates run up to twice the matches:
+# 'Garcia' 20,000 expected, 9,700 found) clusters in name order (a surname) and is skipped only well past the
+# probe's limit; a filter (btree and GIN statistics, close) past a filter's probe; a search's company part past
+# the search probe's limit (below it the probe's exact count and sorted pages cost about what the capped count
+# of the walk does: a rep's 'Falke').
 SEARCH_SKIP_ROWS = 4 * SEARCH_SORT_IDS
+COMPANY_SKIP_ROWS = SEARCH_SORT_IDS
 FILTER_SKIP_ROWS = 3 * FILTER_SORT_IDS // 2
 
 
 def _probe_is_pointless(probes: list[QuerySet], *, searching: bool) -> bool:
     """Whether the planner expects more matches than a probe of ``probes`` (a search's parts, or one filter)
-    should read: part 0 of a search is the contact's own text, the others (a company part) spread like a filter."""
+    should read: part 0 of a search is the contact's own text, the others its company part."""
     for position, probe in reversed(list(enumerate(probes))):
-        limit = SEARCH_SKIP_ROWS if searching and position == 0 else FILTER_SKIP_ROWS
+        if not searching:
+            limit = FILTER_SKIP_ROWS
+        else:
+            limit = SEARCH_SKIP_ROWS if position == 0 else COMPANY_SKIP_ROWS
         if estimated_rows(probe) > limit:
             return True
     return False
