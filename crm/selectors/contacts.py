@@ -161,13 +161,24 @@ def contacts_search_ids(query: str) -> QuerySet | None:
 # would read past a few thousand matches.
 SEARCH_SORT_IDS = 10_000
 FILTER_SORT_IDS = 3_000
-# Where the planner expects this many times the probe's limit, the probe is skipped: it would read its limit only
-# to report "broad" (a company word in thousands of company names, a stage and tag of a fifth of the contacts)
-# while the sort index fills a page after a short walk. A trigram estimate runs up to about twice the matches
-# ('Garcia': 20,000 expected, 9,700 found), so a search is skipped only well past that; a filter's estimate
-# (btree and GIN statistics) is close.
-SEARCH_SKIP_FACTOR = 4
-FILTER_SKIP_FACTOR = 1.5
+# Where the planner expects this many matches, the probe is skipped: it would read its limit only to report
+# "broad" (a stage and tag of a fifth of the contacts, a company word in thousands of company names), or read
+# thousands of rows that spread evenly over the sort order, where the sort index fills a page after a short walk.
+# The contact's own text (trigram estimates run up to twice the matches: 'Garcia' 20,000 expected, 9,700 found)
+# clusters in name order (a surname) and is skipped only well past the probe's limit; filters and a search's
+# company part (btree and GIN statistics, close) spread like a filter and are skipped past a filter's probe.
+SEARCH_SKIP_ROWS = 4 * SEARCH_SORT_IDS
+FILTER_SKIP_ROWS = 3 * FILTER_SORT_IDS // 2
+
+
+def _probe_is_pointless(probes: list[QuerySet], *, searching: bool) -> bool:
+    """Whether the planner expects more matches than a probe of ``probes`` (a search's parts, or one filter)
+    should read: part 0 of a search is the contact's own text, the others (a company part) spread like a filter."""
+    for position, probe in reversed(list(enumerate(probes))):
+        limit = SEARCH_SKIP_ROWS if searching and position == 0 else FILTER_SKIP_ROWS
+        if estimated_rows(probe) > limit:
+            return True
+    return False
 
 
 def contacts_search(qs: QuerySet[Contact], query: str, *, order: Sequence | None = None,
@@ -201,8 +212,7 @@ def contacts_search(qs: QuerySet[Contact], query: str, *, order: Sequence | None
               for part in parts]
     probe = probes[0].union(*probes[1:], all=True).order_by() if len(probes) > 1 else probes[0]
     limit = (SEARCH_SORT_IDS if plan is not None else FILTER_SORT_IDS) + 1
-    skip = (SEARCH_SKIP_FACTOR if plan is not None else FILTER_SKIP_FACTOR) * limit
-    if estimated_rows(probe) > skip:
+    if _probe_is_pointless(probes, searching=plan is not None):
         found = Probe(complete=False, count=0)
     else:
         found = contacts_probe(probe, limit=limit, order=order, rows=qs.order_by())
