@@ -21,6 +21,7 @@ def test_delete_asks_first_and_the_activity_kind_switches_fields(browser_page, l
     contact = contact_create(actor=None, first_name="Ann", last_name="Lee", emails=["ann@lee.io"], owner=admin_user)
     login(page, live_server, admin_user)
     page.goto(live_server.url + reverse("contact-detail", args=[contact.pk]))
+    expect(page.locator("form.log-form select[data-sets-form-kind]")).to_be_visible()  # the form is there
     expect(page.locator(".kind-call").first).to_be_hidden()
     page.select_option("select[data-sets-form-kind]", "call")
     expect(page.locator(".kind-call").first).to_be_visible()
