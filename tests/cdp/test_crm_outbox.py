@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 import psycopg
 import pytest
 from django.conf import settings
-from django.db import connection, connections
+from django.db import connection
 
 from cdp.models import RawEvent, Source
 from cdp.services.crm_outbox import DRAIN_LOCK_KEY, crm_outbox_drain
@@ -17,6 +16,7 @@ from cdp.tasks import crm_outbox_drain_task
 from crm.models import OutboxEntry
 from crm.services.contacts import contact_create, contact_update
 from crm.services.outbox import outbox_record
+from tests.concurrency import run_at_once
 
 
 def crm_events():
@@ -108,28 +108,15 @@ def test_a_second_drainer_waits_its_turn():
 def test_concurrent_drains_store_each_entry_once():
     ids = [outbox_record(object_type="contact", object_id=n, message={"type": "identify", "userId": f"u{n}"}).pk
            for n in range(300)]
-    barrier = threading.Barrier(4)
     drained: list[int] = []
-    errors: list[BaseException] = []
 
     def worker():
-        try:
-            barrier.wait()
-            for _ in range(10_000):  # until the outbox is empty; a drainer that finds the lock taken gets 0
-                if not OutboxEntry.objects.filter(processed_at__isnull=True).exists():
-                    break
-                drained.append(crm_outbox_drain(limit=50))
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-        finally:
-            connections.close_all()
+        for _ in range(10_000):  # until the outbox is empty; a drainer that finds the lock taken gets 0
+            if not OutboxEntry.objects.filter(processed_at__isnull=True).exists():
+                break
+            drained.append(crm_outbox_drain(limit=50))
 
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert run_at_once(worker) == []
     assert sum(drained) == 300
     assert sorted(crm_events().values_list("message_id", flat=True)) == sorted(f"crm-{i}" for i in ids)
     assert not OutboxEntry.objects.filter(processed_at__isnull=True).exists()

@@ -4,10 +4,7 @@ refreshes and runs (threads on real Postgres)."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection
 
 from cdp.models import Identifier, Profile
 from crm.extensions import timeline_providers
@@ -17,6 +14,7 @@ from segments.services import refresh
 from segments.services.crm_actions import action_run_execute, action_runs_execute
 from segments.services.destinations import destination_create
 from segments.services.segments import segment_create
+from tests.concurrency import run_at_once
 from tests.factories import UserFactory
 
 PRO = {"type": "all", "conditions": [{"type": "trait", "key": "plan", "op": "equals", "value": "pro"}]}
@@ -89,26 +87,13 @@ def test_exactly_one_task_per_entry_under_concurrent_refreshes_and_runs():
     segment = segment_create(name="Race", definition=PRO)
     destination_create(segment=segment, kind="task", config={"subject": "Call {name}"})
     profile = linked_profile(contact)
-    barrier = threading.Barrier(4)
-    errors: list[BaseException] = []
 
     def worker():
-        try:
-            barrier.wait()
-            refresh.profiles_check(profile_ids=[profile.pk])
-            refresh.segment_refresh(segment_id=segment.pk)
-            for run_id in ActionRun.objects.values_list("pk", flat=True):
-                action_run_execute(run_id=run_id)
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
+        refresh.profiles_check(profile_ids=[profile.pk])
+        refresh.segment_refresh(segment_id=segment.pk)
+        for run_id in ActionRun.objects.values_list("pk", flat=True):
+            action_run_execute(run_id=run_id)
 
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert run_at_once(worker) == []
     assert ActionRun.objects.count() == 1 and ActionRun.objects.get().status == "done"
     assert Activity.objects.filter(kind="task", contact=contact).count() == 1

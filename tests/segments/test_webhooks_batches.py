@@ -5,10 +5,8 @@ resolves (and checks) each host once."""
 from __future__ import annotations
 
 import socket
-import threading
 
 import pytest
-from django.db import connection
 from django.db.models import Count
 from django.utils import timezone
 
@@ -18,6 +16,7 @@ from segments.rules import validate_rule
 from segments.services import refresh, webhooks
 from segments.services.definitions import rule_facts
 from segments.services.destinations import destination_create
+from tests.concurrency import run_at_once
 from tests.segments.receiver import start_receiver
 
 PRO = {"type": "all", "conditions": [{"type": "trait", "key": "plan", "op": "equals", "value": "pro"}]}
@@ -52,25 +51,12 @@ def test_several_senders_at_once_send_each_delivery_exactly_once(receiver, setti
     Delivery.objects.update(status="pending", attempts=0, next_attempt_at=timezone.now(), delivered_at=None)
     with receiver.lock:
         receiver.requests.clear()
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(4)
 
     def sender():
-        try:
-            barrier.wait()
-            while webhooks.deliveries_send().sent:
-                pass
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
+        while webhooks.deliveries_send().sent:
+            pass
 
-    threads = [threading.Thread(target=sender) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert run_at_once(sender) == []
     ids = [r.headers["x-webhook-id"] for r in receiver.received("/hook")]
     assert len(ids) == 300 and len(set(ids)) == 300
     assert set(ids) == {str(u) for u in Delivery.objects.values_list("delivery_id", flat=True)}
